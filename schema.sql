@@ -1,0 +1,56 @@
+-- The current taskwire schema, read by sqlc. It must equal what the migrations in
+-- db/migrations produce (TestSchemaMatchesMigrations checks it): change both together,
+-- and never edit a migration that has shipped — add a new one.
+
+-- Tasks belong to the user named by a verified token's subject. The per-user task number
+-- (task_id) is what people say in chat ("complete task 3"); it is never reused.
+CREATE TABLE task_counters (
+    user_id      text   NOT NULL PRIMARY KEY,
+    last_task_id bigint NOT NULL
+);
+
+CREATE TABLE tasks (
+    user_id      text        NOT NULL,
+    task_id      bigint      NOT NULL,
+    title        text        NOT NULL CHECK (char_length(title) BETWEEN 1 AND 200),
+    description  text        NOT NULL DEFAULT '' CHECK (char_length(description) <= 4000),
+    completed    boolean     NOT NULL DEFAULT false,
+    completed_at timestamptz,
+    due_at       timestamptz,
+    due_has_time boolean     NOT NULL DEFAULT false,
+    priority     text        NOT NULL DEFAULT 'none' CHECK (priority IN ('none', 'low', 'medium', 'high')),
+    tags         text[]      NOT NULL DEFAULT '{}' CHECK (cardinality(tags) <= 10),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, task_id)
+);
+
+CREATE INDEX tasks_user_due_idx ON tasks (user_id, due_at, task_id);
+CREATE INDEX tasks_user_completed_idx ON tasks (user_id, completed, task_id);
+
+-- ChatKit threads and items, owned by chatproxy: JSONB documents plus the columns queries
+-- filter and order on.
+CREATE TABLE chat_threads (
+    user_id    text        NOT NULL,
+    id         text        NOT NULL,
+    created_at timestamptz NOT NULL,
+    seq        bigint      GENERATED ALWAYS AS IDENTITY,
+    doc        jsonb       NOT NULL,
+    PRIMARY KEY (user_id, id)
+);
+
+CREATE INDEX chat_threads_user_order_idx ON chat_threads (user_id, created_at, seq);
+
+CREATE TABLE chat_items (
+    user_id    text        NOT NULL,
+    thread_id  text        NOT NULL,
+    id         text        NOT NULL,
+    type       text        NOT NULL,
+    created_at timestamptz NOT NULL,
+    seq        bigint      GENERATED ALWAYS AS IDENTITY,
+    doc        jsonb       NOT NULL,
+    PRIMARY KEY (user_id, id),
+    FOREIGN KEY (user_id, thread_id) REFERENCES chat_threads (user_id, id) ON DELETE CASCADE
+);
+
+CREATE INDEX chat_items_thread_order_idx ON chat_items (user_id, thread_id, created_at, seq);

@@ -78,7 +78,9 @@ func setUp(ctx context.Context) (func(), error) {
 		cleanup()
 		return nil, err
 	}
-	stops = append(stops, func() { _ = exec(context.Background(), server.adminURL, "DROP DATABASE IF EXISTS "+ident(server.template)+" WITH (FORCE)") })
+	stops = append(stops, func() {
+		_ = exec(context.Background(), server.adminURL, "DROP DATABASE IF EXISTS "+ident(server.template)+" WITH (FORCE)")
+	})
 	return cleanup, nil
 }
 

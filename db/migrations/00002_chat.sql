@@ -6,8 +6,13 @@ CREATE TABLE chat_threads (
     user_id    text        NOT NULL,
     id         text        NOT NULL,
     created_at timestamptz NOT NULL,
-    seq        bigint      GENERATED ALWAYS AS IDENTITY,
+    seq        bigint      NOT NULL GENERATED ALWAYS AS IDENTITY,
     doc        jsonb       NOT NULL,
+    -- A streaming request holds a lease on its thread (token + expiry, renewed while it
+    -- runs) so two requests never interleave writes, across replicas, without pinning a
+    -- connection per open stream.
+    lease_token text,
+    lease_until timestamptz,
     PRIMARY KEY (user_id, id)
 );
 
@@ -19,7 +24,7 @@ CREATE TABLE chat_items (
     id         text        NOT NULL,
     type       text        NOT NULL,
     created_at timestamptz NOT NULL,
-    seq        bigint      GENERATED ALWAYS AS IDENTITY,
+    seq        bigint      NOT NULL GENERATED ALWAYS AS IDENTITY,
     doc        jsonb       NOT NULL,
     PRIMARY KEY (user_id, id),
     FOREIGN KEY (user_id, thread_id) REFERENCES chat_threads (user_id, id) ON DELETE CASCADE

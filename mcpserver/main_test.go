@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+const secret = "a-test-secret-that-is-long-enough-0123456789"
+
+// buildBinary compiles mcpserver once for the tests that run the real program.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "mcpserver-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "mcpserver")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", &buildError{string(out), err}
+	}
+	return bin, nil
+})
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// stdioClient starts `mcpserver stdio` with the given arguments and environment and
+// initializes an mcp-go stdio client on it.
+func stdioClient(t *testing.T, env []string, args ...string) (*client.Client, *syncBuffer) {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	c, err := client.NewStdioMCPClientWithOptions(bin, env, append([]string{"stdio"}, args...),
+		transport.WithCommandStderrWriter(stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
+		ClientInfo: mcp.Implementation{Name: "stdio-test", Version: "1"},
+	}}); err != nil {
+		t.Fatalf("initialize over stdio: %v\nstderr:\n%s", err, stderr.String())
+	}
+	return c, stderr
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func callTool(t *testing.T, c *client.Client, name string, args map[string]any) map[string]any {
+	t.Helper()
+	res, err := c.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: name, Arguments: args}})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if res.IsError {
+		t.Fatalf("%s: tool error %+v", name, res.Content)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(res.RawStructuredContent, &out); err != nil {
+		t.Fatalf("%s: structuredContent %s: %v", name, res.RawStructuredContent, err)
+	}
+	return out
+}
+
+// TestStdio drives the real binary over stdio with the mcp-go client, once per way of
+// naming the user, and checks the two users are kept apart.
+func TestStdio(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	alice, stderr := stdioClient(t, []string{"DATABASE_URL=" + dbURL, "TASKWIRE_USER="}, "--user", "alice")
+	tools, err := alice.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil || len(tools.Tools) != 5 {
+		t.Fatalf("tools/list over stdio: %d tools, %v", len(tools.Tools), err)
+	}
+	got := callTool(t, alice, "add_task", map[string]any{"title": "Buy groceries"})
+	if got["task_id"] != float64(1) || got["title"] != "Buy groceries" {
+		t.Errorf("add_task over stdio: %v", got)
+	}
+	bob, _ := stdioClient(t, []string{"DATABASE_URL=" + dbURL, "TASKWIRE_USER=bob"})
+	if l := callTool(t, bob, "list_tasks", nil); len(l["tasks"].([]any)) != 0 {
+		t.Errorf("bob (TASKWIRE_USER) sees alice's tasks: %v", l)
+	}
+	if l := callTool(t, alice, "list_tasks", nil); len(l["tasks"].([]any)) != 1 {
+		t.Errorf("alice's list: %v", l)
+	}
+	if err := alice.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "serving stdio") {
+		t.Errorf("logs did not go to stderr: %q", stderr.String())
+	}
+}
+
+// run drives the command in-process, as main would, with a fixed environment.
+func runCmd(ctx context.Context, env []string, args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, env, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"dev mode on a public address", []string{"MCP_DEV_USER=dev", "MCP_HOST=0.0.0.0", "DATABASE_URL=postgres://x"}, nil, "MCP_DEV_USER (dev mode: requests without a token act as that user) needs MCP_HOST to be a loopback address"},
+		{"dev mode in production", []string{"MCP_DEV_USER=dev", "ENVIRONMENT=production"}, nil, "cannot be used with ENVIRONMENT=production"},
+		{"no way to verify tokens", []string{"DATABASE_URL=postgres://x"}, nil, "set BETTER_AUTH_SECRET and/or BETTER_AUTH_JWKS_URL"},
+		{"short secret", []string{"BETTER_AUTH_SECRET=short"}, nil, "BETTER_AUTH_SECRET must be at least 32 characters"},
+		{"bad port", []string{"BETTER_AUTH_SECRET=" + secret, "MCP_PORT=http"}, nil, "MCP_PORT"},
+		{"missing database", []string{"BETTER_AUTH_SECRET=" + secret}, nil, `"DATABASE_URL"`},
+		{"bad log level", []string{"LOG_LEVEL=loud"}, nil, "LOG_LEVEL must be debug, info, warn or error"},
+		{"stdio without user", []string{"DATABASE_URL=postgres://x"}, []string{"stdio"}, "stdio needs a user: --user ID or TASKWIRE_USER"},
+		{"stdio with a bad user", []string{"TASKWIRE_USER=a\x01b"}, []string{"stdio"}, "--user / TASKWIRE_USER"},
+		{"token without secret", nil, []string{"token", "--user", "alice"}, "token needs BETTER_AUTH_SECRET"},
+		{"token without user", []string{"BETTER_AUTH_SECRET=" + secret}, []string{"token"}, "token needs --user ID"},
+		{"unknown command", nil, []string{"launch"}, `unknown command "launch"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCmd(ctx, tc.env, tc.args...)
+			if code == 0 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want failure mentioning %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+// TestTokenIsAcceptedByTheVerifier: `mcpserver token` mints what this server's own
+// configuration verifies, with the configured audience and issuer.
+func TestTokenIsAcceptedByTheVerifier(t *testing.T) {
+	t.Parallel()
+	env := []string{"BETTER_AUTH_SECRET=" + secret, "MCP_AUDIENCE=https://tasks.test/mcp", "BETTER_AUTH_ISSUER=https://auth.test"}
+	code, stdout, stderr := runCmd(context.Background(), env, "token", "--user", "alice", "--ttl", "10m")
+	if code != 0 {
+		t.Fatalf("token: exit %d: %s", code, stderr)
+	}
+	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: []byte(secret), Audience: "https://tasks.test/mcp", Issuer: "https://auth.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := v.Verify(context.Background(), strings.TrimSpace(stdout))
+	if err != nil || id.UserID != "alice" || time.Until(id.ExpiresAt) > 11*time.Minute {
+		t.Errorf("token %q: %+v, %v", stdout, id, err)
+	}
+}
+
+// TestServeHealthcheckAndShutdown starts `serve`, checks it with the `healthcheck` command
+// the container uses, then stops it as SIGTERM would (the context ends): it must exit 0.
+func TestServeHealthcheckAndShutdown(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	env := []string{"DATABASE_URL=" + pgtest.URL(t), "BETTER_AUTH_SECRET=" + secret, "MCP_HOST=127.0.0.1", "MCP_PORT=" + port}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var serveErr string
+	go func() {
+		code, _, stderr := runCmd(ctx, env, "serve")
+		serveErr = stderr
+		done <- code
+	}()
+	healthy := false
+	for range 100 {
+		if code, _, _ := runCmd(context.Background(), env, "healthcheck"); code == 0 {
+			healthy = true
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	code := <-done
+	if !healthy {
+		t.Errorf("healthcheck never succeeded; serve said:\n%s", serveErr)
+	}
+	if code != 0 {
+		t.Errorf("serve exited %d after shutdown:\n%s", code, serveErr)
+	}
+	if code, _, _ := runCmd(context.Background(), env, "healthcheck"); code == 0 {
+		t.Error("healthcheck succeeds with the server stopped")
+	}
+}

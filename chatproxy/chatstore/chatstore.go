@@ -1,0 +1,376 @@
+// Package chatstore keeps ChatKit threads and items in PostgreSQL (tables chat_threads and
+// chat_items, queries in db/queries/chat.sql): each a JSONB document plus the columns that
+// queries filter and order on. Every statement names the user, so another user's thread or
+// item is indistinguishable from a missing one.
+package chatstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/taskwire/taskwire/chatproxy/chatkit"
+	"github.com/taskwire/taskwire/db"
+)
+
+// Options tune the per-thread lock. Zero fields take the defaults.
+type Options struct {
+	// LeaseTTL is how long a thread lock lives without renewal: the longest a crashed
+	// replica can keep a thread busy. Renewed every LeaseTTL/3 while held. Default 30 s.
+	LeaseTTL time.Duration
+	// LockWait is how long a second streaming request waits for a thread before it is
+	// answered 409 thread_busy. Default 60 s.
+	LockWait time.Duration
+	// PollInterval is how often a waiting request retries the lock. Default 100 ms.
+	PollInterval time.Duration
+}
+
+// Store is a chatkit.Store on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+	opt  Options
+}
+
+var _ chatkit.Store = (*Store)(nil)
+
+// New returns a Store on pool (already migrated by db.Migrate).
+func New(pool *pgxpool.Pool, opt Options) *Store {
+	if opt.LeaseTTL <= 0 {
+		opt.LeaseTTL = 30 * time.Second
+	}
+	if opt.LockWait <= 0 {
+		opt.LockWait = 60 * time.Second
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = 100 * time.Millisecond
+	}
+	return &Store{pool: pool, q: db.New(pool), opt: opt}
+}
+
+// Ping checks that the database answers (for /health).
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Sentinels for a first page: before every row (asc) and after every row (desc).
+var (
+	firstAsc  = cursor{at: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), seq: math.MinInt64}
+	firstDesc = cursor{at: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), seq: math.MaxInt64}
+)
+
+type cursor struct {
+	at  time.Time
+	seq int64
+}
+
+func start(order chatkit.Order) cursor {
+	if order == chatkit.Asc {
+		return firstAsc
+	}
+	return firstDesc
+}
+
+// CreateThread implements chatkit.Store.
+func (s *Store) CreateThread(ctx context.Context, userID string, t *chatkit.Thread) error {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode thread %s: %w", t.ID, err)
+	}
+	err = s.q.InsertChatThread(ctx, db.InsertChatThreadParams{UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc})
+	if err != nil {
+		return fmt.Errorf("insert thread %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// SaveThread implements chatkit.Store.
+func (s *Store) SaveThread(ctx context.Context, userID string, t *chatkit.Thread) error {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode thread %s: %w", t.ID, err)
+	}
+	n, err := s.q.UpdateChatThread(ctx, db.UpdateChatThreadParams{UserID: userID, ID: t.ID, Doc: doc})
+	if err != nil {
+		return fmt.Errorf("update thread %s: %w", t.ID, err)
+	}
+	if n == 0 {
+		return chatkit.ErrNotFound
+	}
+	return nil
+}
+
+// LoadThread implements chatkit.Store.
+func (s *Store) LoadThread(ctx context.Context, userID, threadID string) (*chatkit.Thread, error) {
+	doc, err := s.q.GetChatThread(ctx, db.GetChatThreadParams{UserID: userID, ID: threadID})
+	if err != nil {
+		return nil, notFoundOr(err, "load thread %s", threadID)
+	}
+	return decodeThread(doc)
+}
+
+func decodeThread(doc []byte) (*chatkit.Thread, error) {
+	var t chatkit.Thread
+	if err := json.Unmarshal(doc, &t); err != nil {
+		return nil, fmt.Errorf("decode thread: %w", err)
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	return &t, nil
+}
+
+// LoadThreads implements chatkit.Store.
+func (s *Store) LoadThreads(ctx context.Context, userID string, q chatkit.PageQuery) (chatkit.Page[*chatkit.Thread], error) {
+	c := start(q.Order)
+	if q.After != "" {
+		row, err := s.q.GetChatThreadCursor(ctx, db.GetChatThreadCursorParams{UserID: userID, ID: q.After})
+		if err != nil {
+			return chatkit.Page[*chatkit.Thread]{}, notFoundOr(err, "resolve thread cursor %s", q.After)
+		}
+		c = cursor{row.CreatedAt, row.Seq}
+	}
+	var (
+		docs []json.RawMessage
+		err  error
+	)
+	limit := rowLimit(q.Limit)
+	if q.Order == chatkit.Asc {
+		docs, err = s.q.ListChatThreadsAsc(ctx, db.ListChatThreadsAscParams{UserID: userID, AfterCreatedAt: c.at, AfterSeq: c.seq, RowLimit: limit})
+	} else {
+		docs, err = s.q.ListChatThreadsDesc(ctx, db.ListChatThreadsDescParams{UserID: userID, BeforeCreatedAt: c.at, BeforeSeq: c.seq, RowLimit: limit})
+	}
+	if err != nil {
+		return chatkit.Page[*chatkit.Thread]{}, fmt.Errorf("list threads: %w", err)
+	}
+	return toPage(docs, q.Limit, decodeThread, func(t *chatkit.Thread) string { return t.ID })
+}
+
+// DeleteThread implements chatkit.Store; the items go with it (ON DELETE CASCADE).
+func (s *Store) DeleteThread(ctx context.Context, userID, threadID string) error {
+	n, err := s.q.DeleteChatThread(ctx, db.DeleteChatThreadParams{UserID: userID, ID: threadID})
+	if err != nil {
+		return fmt.Errorf("delete thread %s: %w", threadID, err)
+	}
+	if n == 0 {
+		return chatkit.ErrNotFound
+	}
+	return nil
+}
+
+// LoadItems implements chatkit.Store. An unknown thread yields an empty page; an unknown
+// cursor is ErrNotFound.
+func (s *Store) LoadItems(ctx context.Context, userID, threadID string, q chatkit.PageQuery) (chatkit.Page[chatkit.Item], error) {
+	c := start(q.Order)
+	if q.After != "" {
+		row, err := s.q.GetChatItemCursor(ctx, db.GetChatItemCursorParams{UserID: userID, ThreadID: threadID, ID: q.After})
+		if err != nil {
+			return chatkit.Page[chatkit.Item]{}, notFoundOr(err, "resolve item cursor %s", q.After)
+		}
+		c = cursor{row.CreatedAt, row.Seq}
+	}
+	var (
+		docs []json.RawMessage
+		err  error
+	)
+	limit := rowLimit(q.Limit)
+	if q.Order == chatkit.Asc {
+		docs, err = s.q.ListChatItemsAsc(ctx, db.ListChatItemsAscParams{UserID: userID, ThreadID: threadID, AfterCreatedAt: c.at, AfterSeq: c.seq, RowLimit: limit})
+	} else {
+		docs, err = s.q.ListChatItemsDesc(ctx, db.ListChatItemsDescParams{UserID: userID, ThreadID: threadID, BeforeCreatedAt: c.at, BeforeSeq: c.seq, RowLimit: limit})
+	}
+	if err != nil {
+		return chatkit.Page[chatkit.Item]{}, fmt.Errorf("list items of thread %s: %w", threadID, err)
+	}
+	return toPage(docs, q.Limit, decodeItem, func(i chatkit.Item) string { return i.Base().ID })
+}
+
+func decodeItem(doc []byte) (chatkit.Item, error) { return chatkit.DecodeItem(doc) }
+
+// rowLimit asks for one row more than the page, to learn has_more without a count.
+func rowLimit(limit int) int32 {
+	return int32(min(max(limit, 1), math.MaxInt32-1) + 1)
+}
+
+// toPage decodes up to limit documents; a further row means has_more, and then the cursor is
+// the id of the last row returned.
+func toPage[T any](docs []json.RawMessage, limit int, decode func([]byte) (T, error), id func(T) string) (chatkit.Page[T], error) {
+	limit = max(limit, 1)
+	page := chatkit.Page[T]{Data: make([]T, 0, min(len(docs), limit))}
+	if len(docs) > limit {
+		page.HasMore = true
+		docs = docs[:limit]
+	}
+	for _, d := range docs {
+		v, err := decode(d)
+		if err != nil {
+			return chatkit.Page[T]{}, err
+		}
+		page.Data = append(page.Data, v)
+	}
+	if page.HasMore {
+		page.After = id(page.Data[len(page.Data)-1])
+	}
+	return page, nil
+}
+
+// LoadItem implements chatkit.Store.
+func (s *Store) LoadItem(ctx context.Context, userID, threadID, itemID string) (chatkit.Item, error) {
+	doc, err := s.q.GetChatItem(ctx, db.GetChatItemParams{UserID: userID, ThreadID: threadID, ID: itemID})
+	if err != nil {
+		return nil, notFoundOr(err, "load item %s", itemID)
+	}
+	return chatkit.DecodeItem(doc)
+}
+
+// SaveItem implements chatkit.Store: an upsert that keeps a known item's position.
+func (s *Store) SaveItem(ctx context.Context, userID, threadID string, item chatkit.Item) error {
+	b := item.Base()
+	doc, err := json.Marshal(item)
+	if err != nil {
+		return fmt.Errorf("encode item %s: %w", b.ID, err)
+	}
+	n, err := s.q.UpsertChatItem(ctx, db.UpsertChatItemParams{
+		UserID: userID, ThreadID: threadID, ID: b.ID, Type: item.ItemType(), CreatedAt: b.CreatedAt, Doc: doc,
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation: no such thread
+		return chatkit.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("save item %s: %w", b.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("save item %s: the id belongs to another thread", b.ID)
+	}
+	return nil
+}
+
+// DeleteItem implements chatkit.Store.
+func (s *Store) DeleteItem(ctx context.Context, userID, threadID, itemID string) error {
+	if err := s.q.DeleteChatItem(ctx, db.DeleteChatItemParams{UserID: userID, ThreadID: threadID, ID: itemID}); err != nil {
+		return fmt.Errorf("delete item %s: %w", itemID, err)
+	}
+	return nil
+}
+
+// DeleteItemsAfter implements chatkit.Store.
+func (s *Store) DeleteItemsAfter(ctx context.Context, userID, threadID, itemID string) error {
+	row, err := s.q.GetChatItemCursor(ctx, db.GetChatItemCursorParams{UserID: userID, ThreadID: threadID, ID: itemID})
+	if err != nil {
+		return notFoundOr(err, "resolve item %s", itemID)
+	}
+	_, err = s.q.DeleteChatItemsAfter(ctx, db.DeleteChatItemsAfterParams{UserID: userID, ThreadID: threadID, AfterCreatedAt: row.CreatedAt, AfterSeq: row.Seq})
+	if err != nil {
+		return fmt.Errorf("delete items after %s: %w", itemID, err)
+	}
+	return nil
+}
+
+// CountItems implements chatkit.Store.
+func (s *Store) CountItems(ctx context.Context, userID, threadID string, ids []string) (int, error) {
+	n, err := s.q.CountChatItems(ctx, db.CountChatItemsParams{UserID: userID, ThreadID: threadID, Ids: ids})
+	if err != nil {
+		return 0, fmt.Errorf("count items of thread %s: %w", threadID, err)
+	}
+	return int(n), nil
+}
+
+func notFoundOr(err error, format string, args ...any) error {
+	if db.IsNotFound(err) {
+		return chatkit.ErrNotFound
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// LockThread implements chatkit.Store with a lease on the thread row: a token and an expiry
+// that the holder renews while it streams. Unlike a session advisory lock it pins no
+// connection per open stream (a pool of a few connections serves many streams), and unlike
+// an in-process mutex it holds across replicas; a crashed holder's lease simply expires.
+func (s *Store) LockThread(ctx context.Context, userID, threadID string) (chatkit.ThreadLock, error) {
+	token := newToken()
+	ttl := s.opt.LeaseTTL.Seconds()
+	deadline := time.Now().Add(s.opt.LockWait)
+	for {
+		n, err := s.q.AcquireChatThreadLease(ctx, db.AcquireChatThreadLeaseParams{UserID: userID, ID: threadID, Token: token, TtlSeconds: ttl})
+		if err != nil {
+			return nil, fmt.Errorf("lock thread %s: %w", threadID, err)
+		}
+		if n == 1 {
+			break
+		}
+		if _, err := s.q.GetChatThreadCursor(ctx, db.GetChatThreadCursorParams{UserID: userID, ID: threadID}); err != nil {
+			return nil, notFoundOr(err, "lock thread %s", threadID)
+		}
+		if time.Now().After(deadline) {
+			return nil, chatkit.ErrThreadBusy
+		}
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(s.opt.PollInterval):
+		}
+	}
+	l := &lease{s: s, userID: userID, threadID: threadID, token: token, lost: make(chan struct{}), done: make(chan struct{})}
+	go l.renew()
+	return l, nil
+}
+
+type lease struct {
+	s                *Store
+	userID, threadID string
+	token            string
+	lost, done       chan struct{}
+}
+
+// renew extends the lease every TTL/3 until released; if the lease is gone (expired and taken
+// by another request, or the thread deleted) or cannot be renewed before it expires, Lost
+// closes.
+func (l *lease) renew() {
+	every := l.s.opt.LeaseTTL / 3
+	expires := time.Now().Add(l.s.opt.LeaseTTL)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		n, err := l.s.q.RenewChatThreadLease(ctx, db.RenewChatThreadLeaseParams{UserID: l.userID, ID: l.threadID, Token: l.token, TtlSeconds: l.s.opt.LeaseTTL.Seconds()})
+		cancel()
+		switch {
+		case err == nil && n == 1:
+			expires = time.Now().Add(l.s.opt.LeaseTTL)
+		case err == nil || time.Now().Add(every).After(expires):
+			close(l.lost)
+			return
+		}
+	}
+}
+
+func (l *lease) Lost() <-chan struct{} { return l.lost }
+
+func (l *lease) Release() {
+	select {
+	case <-l.done:
+		return
+	default:
+		close(l.done)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// A failed release only delays the next request until the lease expires.
+	_ = l.s.q.ReleaseChatThreadLease(ctx, db.ReleaseChatThreadLeaseParams{UserID: l.userID, ID: l.threadID, Token: l.token})
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

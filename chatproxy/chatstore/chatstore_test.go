@@ -1,0 +1,275 @@
+package chatstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/taskwire/taskwire/chatproxy/chatkit"
+	"github.com/taskwire/taskwire/chatproxy/chatstore"
+	"github.com/taskwire/taskwire/db"
+	"github.com/taskwire/taskwire/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+const (
+	alice = "alice"
+	bob   = "bob"
+)
+
+func newThread(t *testing.T, s *chatstore.Store, user string) *chatkit.Thread {
+	t.Helper()
+	th := &chatkit.Thread{ID: chatkit.NewID(chatkit.PrefixThread), CreatedAt: chatkit.Now(), Status: chatkit.ThreadStatus{Type: chatkit.StatusActive}}
+	if err := s.CreateThread(t.Context(), user, th); err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
+
+func message(id, text string) *chatkit.AssistantMessageItem {
+	return &chatkit.AssistantMessageItem{ItemBase: chatkit.ItemBase{ID: id, CreatedAt: chatkit.Now()}, Content: []chatkit.OutputText{{Text: text}}}
+}
+
+func texts(t *testing.T, s *chatstore.Store, user, thread string, order chatkit.Order) []string {
+	t.Helper()
+	p, err := s.LoadItems(t.Context(), user, thread, chatkit.PageQuery{Limit: 100, Order: order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, it := range p.Data {
+		out = append(out, it.Base().ID+"="+it.(*chatkit.AssistantMessageItem).Text())
+	}
+	return out
+}
+
+func TestItemsUpsertKeepsPositionAndPages(t *testing.T) {
+	t.Parallel()
+	s := chatstore.New(pgtest.Pool(t), chatstore.Options{})
+	ctx := t.Context()
+	th := newThread(t, s, alice)
+	for _, m := range []*chatkit.AssistantMessageItem{message("m1", "one"), message("m2", "two"), message("m3", "three")} {
+		m.ThreadID = th.ID
+		if err := s.SaveItem(ctx, alice, th.ID, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Adding m1 again (later, with new text) keeps its place and takes the new content.
+	again := message("m1", "one, edited")
+	if err := s.SaveItem(ctx, alice, th.ID, again); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"m1=one, edited", "m2=two", "m3=three"}, texts(t, s, alice, th.ID, chatkit.Asc)); diff != "" {
+		t.Errorf("asc: %s", diff)
+	}
+	if diff := cmp.Diff([]string{"m3=three", "m2=two", "m1=one, edited"}, texts(t, s, alice, th.ID, chatkit.Desc)); diff != "" {
+		t.Errorf("desc: %s", diff)
+	}
+	cases := []struct {
+		q       chatkit.PageQuery
+		ids     []string
+		hasMore bool
+		after   string
+	}{
+		{chatkit.PageQuery{Limit: 2, Order: chatkit.Asc}, []string{"m1", "m2"}, true, "m2"},
+		{chatkit.PageQuery{Limit: 2, Order: chatkit.Asc, After: "m2"}, []string{"m3"}, false, ""},
+		{chatkit.PageQuery{Limit: 3, Order: chatkit.Asc, After: "m1"}, []string{"m2", "m3"}, false, ""},
+		{chatkit.PageQuery{Limit: 1, Order: chatkit.Desc}, []string{"m3"}, true, "m3"},
+		{chatkit.PageQuery{Limit: 5, Order: chatkit.Desc, After: "m2"}, []string{"m1"}, false, ""},
+	}
+	for _, c := range cases {
+		p, err := s.LoadItems(ctx, alice, th.ID, c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, it := range p.Data {
+			ids = append(ids, it.Base().ID)
+		}
+		if !slices.Equal(ids, c.ids) || p.HasMore != c.hasMore || p.After != c.after {
+			t.Errorf("%+v: got %v more=%v after=%q", c.q, ids, p.HasMore, p.After)
+		}
+	}
+	if _, err := s.LoadItems(ctx, alice, th.ID, chatkit.PageQuery{Limit: 2, After: "nope"}); !errors.Is(err, chatkit.ErrNotFound) {
+		t.Errorf("unknown cursor: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteItemsAfter(ctx, alice, th.ID, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"m1=one, edited"}, texts(t, s, alice, th.ID, chatkit.Asc)); diff != "" {
+		t.Errorf("after DeleteItemsAfter: %s", diff)
+	}
+}
+
+func TestNotFoundAndIsolation(t *testing.T) {
+	t.Parallel()
+	s := chatstore.New(pgtest.Pool(t), chatstore.Options{LockWait: time.Millisecond})
+	ctx := t.Context()
+	th := newThread(t, s, alice)
+	if err := s.SaveItem(ctx, alice, th.ID, message("m1", "secret")); err != nil {
+		t.Fatal(err)
+	}
+	other := newThread(t, s, alice)
+	bobs := newThread(t, s, bob)
+	checks := map[string]error{
+		"bob loads alice's thread": second(s.LoadThread(ctx, bob, th.ID)),
+		"bob loads alice's item":   second(s.LoadItem(ctx, bob, th.ID, "m1")),
+		"bob saves alice's thread": s.SaveThread(ctx, bob, th),
+		"bob deletes it":           s.DeleteThread(ctx, bob, th.ID),
+		"bob locks it":             second(s.LockThread(ctx, bob, th.ID)),
+		"bob adds an item to it":   s.SaveItem(ctx, bob, th.ID, message("m9", "x")),
+		"bob uses alice's cursor":  second(s.LoadItems(ctx, bob, bobs.ID, chatkit.PageQuery{Limit: 1, After: "m1"})),
+		"bob threads after hers":   second(s.LoadThreads(ctx, bob, chatkit.PageQuery{Limit: 1, After: th.ID})),
+		"item from another thread": second(s.LoadItem(ctx, alice, other.ID, "m1")),
+		"delete a missing thread":  s.DeleteThread(ctx, alice, "thr_missing"),
+		"save a missing thread":    s.SaveThread(ctx, alice, &chatkit.Thread{ID: "thr_missing"}),
+	}
+	for name, err := range checks {
+		if !errors.Is(err, chatkit.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", name, err)
+		}
+	}
+	p, err := s.LoadItems(ctx, bob, th.ID, chatkit.PageQuery{Limit: 10})
+	if err != nil || len(p.Data) != 0 {
+		t.Errorf("bob lists alice's items: %v %v", p.Data, err)
+	}
+	if n, err := s.CountItems(ctx, bob, th.ID, []string{"m1"}); err != nil || n != 0 {
+		t.Errorf("bob counts alice's items: %d %v", n, err)
+	}
+	// An id already used in one thread cannot be moved to another by a save.
+	if err := s.SaveItem(ctx, alice, other.ID, message("m1", "hijack")); err == nil {
+		t.Error("saving an item id of another thread succeeded")
+	}
+	if got := texts(t, s, alice, th.ID, chatkit.Asc); !slices.Equal(got, []string{"m1=secret"}) {
+		t.Errorf("alice's item after all that: %v", got)
+	}
+	// Deleting the thread deletes its items.
+	if err := s.DeleteThread(ctx, alice, th.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LoadItem(ctx, alice, th.ID, "m1"); !errors.Is(err, chatkit.ErrNotFound) {
+		t.Errorf("item after its thread was deleted: %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func TestThreadRoundTrip(t *testing.T) {
+	t.Parallel()
+	s := chatstore.New(pgtest.Pool(t), chatstore.Options{})
+	th := newThread(t, s, alice)
+	title, reason := "Groceries", "read only"
+	th.Title, th.Status = &title, chatkit.ThreadStatus{Type: chatkit.StatusLocked, Reason: &reason}
+	th.Metadata = map[string]any{"last_response_id": "resp_1"}
+	if err := s.SaveThread(t.Context(), alice, th); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadThread(t.Context(), alice, th.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(th, got); diff != "" {
+		t.Errorf("thread round trip: %s", diff)
+	}
+}
+
+func TestLockLeases(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	s := chatstore.New(pool, chatstore.Options{LeaseTTL: 300 * time.Millisecond, LockWait: 20 * time.Millisecond, PollInterval: 5 * time.Millisecond})
+	ctx := t.Context()
+	th := newThread(t, s, alice)
+
+	l, err := s.LockThread(ctx, alice, th.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held across several lease lifetimes: renewal keeps others out.
+	time.Sleep(700 * time.Millisecond)
+	if _, err := s.LockThread(ctx, alice, th.ID); !errors.Is(err, chatkit.ErrThreadBusy) {
+		t.Fatalf("second lock while held: %v, want ErrThreadBusy", err)
+	}
+	l.Release()
+	l.Release() // harmless
+	l2, err := s.LockThread(ctx, alice, th.ID)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	// Someone else takes the lease (as after an expiry): the holder learns it lost it.
+	if _, err := pool.Exec(ctx, "UPDATE chat_threads SET lease_token = 'other' WHERE id = $1", th.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l2.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stolen lease was not reported as lost")
+	}
+	l2.Release()
+	// A crashed holder's expired lease does not block.
+	if _, err := pool.Exec(ctx, "UPDATE chat_threads SET lease_token = 'crashed', lease_until = now() - interval '1 second' WHERE id = $1", th.ID); err != nil {
+		t.Fatal(err)
+	}
+	l3, err := s.LockThread(ctx, alice, th.ID)
+	if err != nil {
+		t.Fatalf("lock over an expired lease: %v", err)
+	}
+	l3.Release()
+	if _, err := s.LockThread(ctx, alice, "thr_missing"); !errors.Is(err, chatkit.ErrNotFound) {
+		t.Errorf("lock on a missing thread: %v", err)
+	}
+}
+
+// Two stores on two pools (two replicas) never hold one thread at the same time.
+func TestLockAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	var stores []*chatstore.Store
+	for range 2 {
+		pool, err := db.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		stores = append(stores, chatstore.New(pool, chatstore.Options{PollInterval: 2 * time.Millisecond}))
+	}
+	th := newThread(t, stores[0], alice)
+	var inside, maxInside, entries atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[i%2]
+			for range 5 {
+				l, err := s.LockThread(context.Background(), alice, th.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := inside.Add(1)
+				for {
+					m := maxInside.Load()
+					if n <= m || maxInside.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				entries.Add(1)
+				time.Sleep(time.Millisecond)
+				inside.Add(-1)
+				l.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if maxInside.Load() != 1 || entries.Load() != 40 {
+		t.Errorf("at most %d holders at once over %d entries; want 1 over 40", maxInside.Load(), entries.Load())
+	}
+}

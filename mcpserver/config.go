@@ -12,7 +12,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/taskwire/taskwire/internal/auth"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/internal/loopback"
 )
 
 // Each subcommand reads only the settings it needs, so that `mcpserver token` works without
@@ -99,7 +99,7 @@ func (c httpConfig) check(a authConfig, environment string) error {
 		return err
 	}
 	if c.DevUser != "" {
-		if !tasktools.IsLoopbackHost(c.Host) {
+		if !loopback.Host(c.Host) {
 			return fmt.Errorf("MCP_DEV_USER (dev mode: requests without a token act as that user) needs MCP_HOST to be a loopback address such as 127.0.0.1, got %q", c.Host)
 		}
 		if environment == "production" {

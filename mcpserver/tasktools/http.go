@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/loopback"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
 )
 
@@ -168,7 +169,7 @@ func (h *httpHandler) protectedResourceMetadata(w http.ResponseWriter, r *http.R
 // loopback host (or our public one), not a domain an attacker pointed at 127.0.0.1.
 func (h *httpHandler) guardHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if overLoopback(r) && !IsLoopbackHost(r.Host) && (h.public == nil || !strings.EqualFold(r.Host, h.public.Host)) {
+		if overLoopback(r) && !loopback.Host(r.Host) && (h.public == nil || !strings.EqualFold(r.Host, h.public.Host)) {
 			writeJSONError(w, http.StatusForbidden, "forbidden_host", "this server does not answer to host "+r.Host)
 			return
 		}
@@ -332,19 +333,5 @@ func overLoopback(r *http.Request) bool {
 	if !ok || addr == nil {
 		return false
 	}
-	return IsLoopbackHost(addr.String())
-}
-
-// IsLoopbackHost reports whether host (with or without a port) names this machine only:
-// localhost or a loopback IP. Dev mode refuses to listen anywhere else.
-func IsLoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return loopback.Host(addr.String())
 }

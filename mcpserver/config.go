@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caarlos0/env/v11"
-
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/envconf"
 	"github.com/taskwire/taskwire/internal/loopback"
 )
 
@@ -47,7 +46,7 @@ type httpConfig struct {
 const minSecretBytes = 32
 
 func parse[T any](environ []string) (T, error) {
-	return env.ParseAsWithOptions[T](env.Options{Environment: env.ToMap(environ)})
+	return envconf.Parse[T](environ)
 }
 
 // newLogger logs to stderr only (stdout belongs to the stdio protocol and to `token`): JSON

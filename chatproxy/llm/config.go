@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"reflect"
+	"os"
 	"strings"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/taskwire/taskwire/internal/envconf"
 )
 
 // Endpoints and default models of the providers we know by name.
@@ -61,14 +62,7 @@ type Config struct {
 
 // ConfigFromEnv reads Config from the process environment.
 func ConfigFromEnv() (Config, error) {
-	c, err := env.ParseAs[Config]()
-	var perr env.ParseError
-	if errors.As(err, &perr) {
-		// env names the struct field; people set the variable.
-		if f, ok := reflect.TypeFor[Config]().FieldByName(perr.Name); ok {
-			return Config{}, fmt.Errorf("%s: %w", f.Tag.Get("env"), perr.Err)
-		}
-	}
+	c, err := envconf.Parse[Config](os.Environ())
 	if err != nil {
 		return Config{}, fmt.Errorf("read model configuration: %w", err)
 	}

@@ -60,13 +60,18 @@
     }
   }
 
+  // The user's IANA time zone, so the assistant's "today" and "tomorrow" are the user's days.
+  var timeZone = '';
+  try { timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { timeZone = ''; }
+
   // authFetch is the fetch ChatKit and the page use: it keeps the caller's headers and adds
-  // the bearer token.
+  // the bearer token and the time zone.
   async function authFetch(input, init) {
     init = init || {};
     var t = await getToken();
     var headers = new Headers(init.headers || {});
     headers.set('Authorization', 'Bearer ' + t);
+    if (timeZone) headers.set('X-Timezone', timeZone);
     var res = await fetch(input, Object.assign({}, init, { headers: headers }));
     if (res.status === 401 && cfg.devMode) scheduleDevToken(0);
     return res;

@@ -26,6 +26,7 @@ async function main() {
     executablePath,
     headless: true,
     viewport: { width: 1100, height: 800 },
+    timezoneId: 'Pacific/Auckland', // far from UTC, so a missing time zone would show
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -59,9 +60,13 @@ async function main() {
     await page.waitForFunction(() => /task/i.test(document.getElementById('tasks-status').textContent), null, { timeout: 15000 });
 
     step('send "add a task to buy milk"');
+    const chatRequest = page.waitForRequest((r) => r.url().endsWith('/api/chat') && r.method() === 'POST');
     const input = page.getByLabel('Your message');
     await input.fill('add a task to buy milk');
     await input.press('Enter');
+
+    const zone = (await chatRequest).headers()['x-timezone'];
+    if (zone !== 'Pacific/Auckland') throw new Error(`the chat request carried X-Timezone ${zone}, want the browser's Pacific/Auckland`);
 
     step('wait for the reply');
     const reply = page.locator('#chat-log .msg-assistant, #chat-log .msg-error').first();

@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/lint.sh
-go test -count=1 -timeout 15m ./...
-for e2e in scripts/e2e/*.sh; do
+go test -race -count=1 -timeout 15m ./...
+for e2e in scripts/e2e/[0-9][0-9]-*.sh; do
   [ -e "$e2e" ] || continue
   echo "=== $e2e"
   bash "$e2e"

@@ -3,9 +3,10 @@ SQLC := go tool -modfile=tools/go.mod sqlc
 
 .PHONY: run test generate lint build bench load
 
-## run: start PostgreSQL (private, under .data/ unless DATABASE_URL is set), mcpserver and chatproxy
+## run: (a built binary, not go run, so Ctrl-C ends with status 0) start PostgreSQL (private, under .data/ unless DATABASE_URL is set), mcpserver and chatproxy
 run:
-	go run ./scripts/devrun
+	@mkdir -p .data/bin && go build -o .data/bin/devrun ./scripts/devrun
+	@exec .data/bin/devrun
 
 ## test: everything CI checks; does its own set-up (PostgreSQL, Node, Chromium) on a fresh Debian machine
 test:

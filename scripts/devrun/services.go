@@ -60,6 +60,9 @@ func (s stack) mcpserver() service {
 			"MCP_HOST="+s.Host,
 			"MCP_PORT="+strconv.Itoa(s.MCPPort),
 			"BETTER_AUTH_SECRET="+s.Secret,
+			// Audience-bound tokens, as in production: mcpserver refuses tokens minted for
+			// anything else, and chatproxy mints or forwards tokens for exactly this.
+			"MCP_AUDIENCE="+s.MCPURL(),
 			"ENVIRONMENT=development",
 		),
 		health: s.MCPBase() + "/health",
@@ -72,6 +75,7 @@ func (s stack) chatproxy() service {
 		"HOST="+s.Host,
 		"PORT="+strconv.Itoa(s.ChatPort),
 		"MCP_SERVER_URL="+s.MCPURL(),
+		"MCP_AUDIENCE="+s.MCPURL(),
 		"BETTER_AUTH_SECRET="+s.Secret,
 		"DEV_USER="+s.User,
 		"ENVIRONMENT=development",

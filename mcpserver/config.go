@@ -12,6 +12,7 @@ import (
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/envconf"
 	"github.com/taskwire/taskwire/internal/loopback"
+	"github.com/taskwire/taskwire/internal/obs"
 )
 
 // Each subcommand reads only the settings it needs, so that `mcpserver token` works without
@@ -49,18 +50,14 @@ func parse[T any](environ []string) (T, error) {
 	return envconf.Parse[T](environ)
 }
 
-// newLogger logs to stderr only (stdout belongs to the stdio protocol and to `token`): JSON
-// in production, text elsewhere.
+// newLogger logs JSON to stderr only (stdout belongs to the stdio protocol and to `token`),
+// with the request id and user of every record.
 func newLogger(c logConfig, stderr io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
-		return nil, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", c.Level)
+	logger, err := obs.NewLogger(stderr, c.Level, "mcpserver")
+	if err != nil {
+		return nil, err // obs names LOG_LEVEL and the accepted values
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Environment == "production" {
-		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	return logger, nil
 }
 
 func (c authConfig) check() error {

@@ -28,6 +28,7 @@ import (
 	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/healthcheck"
+	"github.com/taskwire/taskwire/internal/obs"
 	"github.com/taskwire/taskwire/mcpserver/tasktools"
 )
 
@@ -113,6 +114,7 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 		AllowedOrigins:       hc.AllowedOrigins,
 		DevUser:              hc.DevUser,
 		Logger:               logger,
+		Metrics:              obs.NewRegistry(),
 		Version:              version,
 		Environment:          lc.Environment,
 	})

@@ -156,7 +156,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"short secret", []string{"BETTER_AUTH_SECRET=short"}, nil, "BETTER_AUTH_SECRET must be at least 32 characters"},
 		{"bad port", []string{"BETTER_AUTH_SECRET=" + secret, "MCP_PORT=http"}, nil, "MCP_PORT"},
 		{"missing database", []string{"BETTER_AUTH_SECRET=" + secret}, nil, `"DATABASE_URL"`},
-		{"bad log level", []string{"LOG_LEVEL=loud"}, nil, "LOG_LEVEL must be debug, info, warn or error"},
+		{"bad log level", []string{"LOG_LEVEL=loud"}, nil, `LOG_LEVEL "loud": want debug, info, warn or error`},
 		{"stdio without user", []string{"DATABASE_URL=postgres://x"}, []string{"stdio"}, "stdio needs a user: --user ID or TASKWIRE_USER"},
 		{"stdio with a bad user", []string{"TASKWIRE_USER=a\x01b"}, []string{"stdio"}, "--user / TASKWIRE_USER"},
 		{"token without secret", nil, []string{"token", "--user", "alice"}, "token needs BETTER_AUTH_SECRET"},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/obs"
 )
 
 // ChatKitOrigin is where the ChatKit UI's iframe is served from; requests it makes itself
@@ -120,6 +121,7 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 			unauthorized(w, "invalid bearer token")
 			return
 		}
+		obs.SetUser(r.Context(), id.UserID)
 		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), id)))
 	})
 }

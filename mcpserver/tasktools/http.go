@@ -15,9 +15,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/loopback"
+	"github.com/taskwire/taskwire/internal/obs"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
 )
 
@@ -55,6 +57,9 @@ type Config struct {
 	DevUser string
 	// Logger gets request failures and the audit line of each tool call; nil: slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, receives request, tool-call and pool metrics, served at GET
+	// /metrics, and every request is logged with its id and user (internal/obs).
+	Metrics *prometheus.Registry
 	// Version and Environment are reported by /health.
 	Version     string
 	Environment string
@@ -99,7 +104,12 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		origins[strings.ToLower(public.Scheme+"://"+public.Host)] = true
 	}
 
-	mcpServer := NewMCPServer(taskstore.New(cfg.Pool), cfg.Logger, cfg.Version)
+	var tools *obs.ToolMetrics
+	if cfg.Metrics != nil {
+		tools = obs.NewToolMetrics(cfg.Metrics)
+		cfg.Metrics.MustRegister(obs.NewPoolCollector(cfg.Pool))
+	}
+	mcpServer := NewMCPServer(taskstore.New(cfg.Pool), cfg.Logger, cfg.Version, tools)
 	streamable := server.NewStreamableHTTPServer(mcpServer,
 		// Any replica answers any request: no session state lives in this process.
 		server.WithStateLess(true),
@@ -120,7 +130,11 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if p := h.metadataPath(); p != server.WellKnownProtectedResourcePath {
 		mux.Handle(p, prm)
 	}
-	return mux, nil
+	if cfg.Metrics == nil {
+		return mux, nil
+	}
+	mux.Handle("GET /metrics", obs.MetricsHandler(cfg.Metrics))
+	return obs.NewHTTP(cfg.Metrics, cfg.Logger).Middleware(mux), nil
 }
 
 type httpHandler struct {
@@ -212,6 +226,7 @@ func (h *httpHandler) authenticate(next http.Handler) http.Handler {
 		if !hasToken {
 			if h.cfg.DevUser != "" && r.Header.Get("Authorization") == "" && overLoopback(r) {
 				ctx := auth.WithUser(r.Context(), auth.Identity{UserID: h.cfg.DevUser})
+				obs.SetUser(ctx, h.cfg.DevUser)
 				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
@@ -229,6 +244,7 @@ func (h *httpHandler) authenticate(next http.Handler) http.Handler {
 			h.unauthorized(w, r, true)
 			return
 		}
+		obs.SetUser(r.Context(), id.UserID)
 		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), id)))
 	})
 }

@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // deliberate change and review the diff.
 func TestToolListGolden(t *testing.T) {
 	t.Parallel()
-	s := tasktools.NewMCPServer(taskstore.New(pgtest.Pool(t)), quiet, "test")
+	s := tasktools.NewMCPServer(taskstore.New(pgtest.Pool(t)), quiet, "test", nil)
 	resp := s.HandleMessage(context.Background(), json.RawMessage(toolsListBody))
 	raw, err := json.Marshal(resp)
 	if err != nil {

@@ -22,7 +22,7 @@ func ServeStdio(ctx context.Context, pool *pgxpool.Pool, user string, in io.Read
 	if err := auth.ValidateUserID(user); err != nil {
 		return fmt.Errorf("stdio user: %w", err)
 	}
-	s := server.NewStdioServer(NewMCPServer(taskstore.New(pool), logger, version))
+	s := server.NewStdioServer(NewMCPServer(taskstore.New(pool), logger, version, nil))
 	s.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
 	s.SetContextFunc(func(ctx context.Context) context.Context {
 		return auth.WithUser(ctx, auth.Identity{UserID: user})

@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/obs"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
 )
 
@@ -167,8 +168,8 @@ func Tools() []mcp.Tool {
 
 // NewMCPServer builds the MCP server with the five tools over st. The user of each call is
 // read from the context (auth.WithUser), which the HTTP middleware or the stdio server sets;
-// a call without one fails closed.
-func NewMCPServer(st *taskstore.Store, logger *slog.Logger, version string) *server.MCPServer {
+// a call without one fails closed. metrics may be nil.
+func NewMCPServer(st *taskstore.Store, logger *slog.Logger, version string, metrics *obs.ToolMetrics) *server.MCPServer {
 	s := server.NewMCPServer(ServerName, version,
 		server.WithToolCapabilities(false),
 		server.WithInstructions(instructions),
@@ -176,7 +177,7 @@ func NewMCPServer(st *taskstore.Store, logger *slog.Logger, version string) *ser
 	)
 	tools := make([]server.ServerTool, len(specs))
 	for i, sp := range specs {
-		tools[i] = server.ServerTool{Tool: sp.tool(), Handler: sp.handler(st, logger)}
+		tools[i] = server.ServerTool{Tool: sp.tool(), Handler: sp.handler(st, logger, metrics)}
 	}
 	s.AddTools(tools...)
 	return s
@@ -184,7 +185,7 @@ func NewMCPServer(st *taskstore.Store, logger *slog.Logger, version string) *ser
 
 // handler wraps a tool's run function with what every tool needs: the user from the
 // context, argument decoding, error shaping, an audit log line and structured output.
-func (s spec) handler(st *taskstore.Store, logger *slog.Logger) server.ToolHandlerFunc {
+func (s spec) handler(st *taskstore.Store, logger *slog.Logger, metrics *obs.ToolMetrics) server.ToolHandlerFunc {
 	allowed := propertyNames(s.input)
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
@@ -193,38 +194,43 @@ func (s spec) handler(st *taskstore.Store, logger *slog.Logger) server.ToolHandl
 			logger.ErrorContext(ctx, "tool called without an authenticated user", "tool", s.name)
 			return mcp.NewToolResultError(internalErrorText), nil
 		}
-		result := s.call(ctx, st, id.UserID, req, allowed, logger)
+		result, outcome := s.call(ctx, st, id.UserID, req, allowed, logger)
 		logger.InfoContext(ctx, "tool call", "tool", s.name, "user", id.UserID,
-			"is_error", result.IsError, "duration", time.Since(start))
+			"outcome", outcome, "duration", time.Since(start))
+		if metrics != nil {
+			metrics.Observe(s.name, outcome, time.Since(start))
+		}
 		return result, nil
 	}
 }
 
-func (s spec) call(ctx context.Context, st *taskstore.Store, user string, req mcp.CallToolRequest, allowed []string, logger *slog.Logger) *mcp.CallToolResult {
+// call runs the tool and says how it went: obs.OutcomeOK, obs.OutcomeToolError (bad input,
+// not found: the model's to fix) or obs.OutcomeError (ours).
+func (s spec) call(ctx context.Context, st *taskstore.Store, user string, req mcp.CallToolRequest, allowed []string, logger *slog.Logger) (*mcp.CallToolResult, string) {
 	a, err := parseArgs(req, allowed)
 	if err != nil {
-		return mcp.NewToolResultError(err.Error())
+		return mcp.NewToolResultError(err.Error()), obs.OutcomeToolError
 	}
 	out, err := s.run(ctx, st, user, a)
 	if err != nil {
 		var public *taskstore.Error
 		if errors.As(err, &public) {
-			return mcp.NewToolResultError(public.Msg)
+			return mcp.NewToolResultError(public.Msg), obs.OutcomeToolError
 		}
 		logger.ErrorContext(ctx, "tool failed", "tool", s.name, "user", user, "error", err)
-		return mcp.NewToolResultError(internalErrorText)
+		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		logger.ErrorContext(ctx, "encode tool result", "tool", s.name, "error", err)
-		return mcp.NewToolResultError(internalErrorText)
+		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError
 	}
 	// The same JSON twice: as structuredContent for clients that read it, and as a text
 	// block for those that only show text (the spec asks for both).
 	return &mcp.CallToolResult{
 		Content:           []mcp.Content{mcp.NewTextContent(string(b))},
 		StructuredContent: json.RawMessage(b),
-	}
+	}, obs.OutcomeOK
 }
 
 func getDue(a args, name string) (*taskstore.Due, error) {

@@ -98,7 +98,8 @@ e2e_start_mcpserver() {
   E2E_PIDS+=($pid)
   local addr=""
   for _ in $(seq 1 300); do
-    addr=$(grep -o 'addr=127\.0\.0\.1:[0-9]*' "$log" | head -n1 | cut -d= -f2 || true)
+    # The JSON log line: {"msg":"mcpserver listening","addr":"127.0.0.1:PORT",…}
+    addr=$(grep -o '"addr":"127\.0\.0\.1:[0-9]*"' "$log" | head -n1 | cut -d'"' -f4 || true)
     [ -n "$addr" ] && break
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; e2e_fail "mcpserver exited at start"; }
     sleep 0.1

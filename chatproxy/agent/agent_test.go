@@ -644,6 +644,12 @@ func TestClientDisconnect(t *testing.T) {
 			break
 		}
 	}
+	// Leave only once the model is busy with the delayed answer.
+	for deadline := time.Now().Add(10 * time.Second); len(st.model.Requests()) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second model request never came")
+		}
+	}
 	cancel()
 	resp.Body.Close()
 

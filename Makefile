@@ -27,3 +27,7 @@ build:
 ## bench: Go benchmarks (numbers for the README)
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+## load: drive a running mcpserver (e.g. under `make run`) with tool calls, loopback only; ARGS="-concurrency 16 -duration 20s"
+load:
+	go run ./scripts/load $(ARGS)

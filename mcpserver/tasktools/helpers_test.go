@@ -31,7 +31,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // newServer starts mcpserver's HTTP handler on a fresh database, with HS256 tokens for
 // testAudience from testIssuer; change may adjust the configuration first.
-func newServer(t *testing.T, change func(*tasktools.Config)) *httptest.Server {
+func newServer(t testing.TB, change func(*tasktools.Config)) *httptest.Server {
 	t.Helper()
 	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: []byte(testSecret), Audience: testAudience, Issuer: testIssuer})
 	if err != nil {
@@ -50,7 +50,7 @@ func newServer(t *testing.T, change func(*tasktools.Config)) *httptest.Server {
 	return srv
 }
 
-func tokenFor(t *testing.T, user string) string {
+func tokenFor(t testing.TB, user string) string {
 	t.Helper()
 	tok, err := auth.Mint([]byte(testSecret), auth.MintOptions{UserID: user, Audience: testAudience, Issuer: testIssuer, TTL: time.Hour})
 	if err != nil {

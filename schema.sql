@@ -22,11 +22,34 @@ CREATE TABLE tasks (
     tags         text[]      NOT NULL DEFAULT '{}' CHECK (cardinality(tags) <= 10),
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (user_id, task_id)
+    -- The date of a date-only due as given; due_at is then the start of that day in the
+    -- user's zone (see user_settings), so one index orders whole days and times together.
+    due_date      date,
+    -- An RFC 5545 RRULE, and how many of its occurrences are done (COUNT limits that).
+    repeat        text CHECK (char_length(repeat) <= 200),
+    repeat_done   integer NOT NULL DEFAULT 0,
+    -- In the trash since then; purged 30 days later.
+    deleted_at    timestamptz,
+    priority_rank smallint NOT NULL GENERATED ALWAYS AS (
+        CASE priority WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END) STORED,
+    PRIMARY KEY (user_id, task_id),
+    CONSTRAINT tasks_repeat_needs_due CHECK (repeat IS NULL OR due_at IS NOT NULL)
 );
 
-CREATE INDEX tasks_user_due_idx ON tasks (user_id, due_at, task_id);
+-- One index per list order (sort by created uses the primary key); tasks without a due date
+-- sort last, as if due at infinity.
 CREATE INDEX tasks_user_completed_idx ON tasks (user_id, completed, task_id);
+CREATE INDEX tasks_user_due_idx ON tasks (user_id, (coalesce(due_at, 'infinity'::timestamptz)), task_id);
+CREATE INDEX tasks_user_priority_idx ON tasks (user_id, priority_rank, task_id);
+CREATE INDEX tasks_trash_idx ON tasks (user_id, deleted_at) WHERE deleted_at IS NOT NULL;
+
+-- A user's IANA time zone, in which date-only dues, "today" and "overdue" are judged. Users
+-- without a row are in UTC.
+CREATE TABLE user_settings (
+    user_id    text        NOT NULL PRIMARY KEY,
+    timezone   text        NOT NULL DEFAULT 'UTC',
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
 
 -- ChatKit threads and items, owned by chatproxy: JSONB documents plus the columns queries
 -- filter and order on.

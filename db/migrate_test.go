@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/pgtest"
@@ -133,7 +136,78 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
-	if applied != 2 {
-		t.Fatalf("migrations recorded %d times, want each once (2)", applied)
+	if applied != 3 {
+		t.Fatalf("migrations recorded %d times, want each once (3)", applied)
 	}
+}
+
+// TestUpgradeKeepsTasks upgrades a database that holds tasks from the schema before the task
+// model (version 2) to the newest one: every row keeps every value it had, and the new
+// columns start as "no repeat, not deleted", with a date-only due written down as its date.
+func TestUpgradeKeepsTasks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := openPool(t, pgtest.EmptyURL(t))
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("migrations"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.UpTo(ctx, 2); err != nil {
+		t.Fatalf("migrate to version 2: %v", err)
+	}
+	if _, err := pool.Exec(ctx, `
+INSERT INTO task_counters VALUES ('u1', 4), ('u2', 1);
+INSERT INTO tasks (user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at) VALUES
+  ('u1', 1, 'date due', 'notes', false, NULL, '2026-12-01 00:00:00+00', false, 'high', '{work}', '2026-01-01 10:00:00+00', '2026-01-02 10:00:00+00'),
+  ('u1', 2, 'time due', '', true, '2026-02-03 04:05:06.789+00', '2026-12-01 15:30:00+00', true, 'low', '{}', '2026-01-03 10:00:00+00', '2026-02-03 04:05:06.789+00'),
+  ('u1', 4, 'no due', '', false, NULL, NULL, false, 'none', '{a,b}', '2026-01-04 10:00:00+00', '2026-01-04 10:00:00+00'),
+  ('u2', 1, 'other user', 'x', false, NULL, '0001-01-01 00:00:00+00', false, 'medium', '{}', '2026-01-05 10:00:00+00', '2026-01-05 10:00:00+00')`); err != nil {
+		t.Fatalf("seed version 2 tasks: %v", err)
+	}
+	const oldColumns = `SELECT user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at FROM tasks ORDER BY user_id, task_id`
+	before := rowsAsText(t, pool, oldColumns)
+
+	if err := db.Migrate(ctx, pool, quiet); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	if diff := cmp.Diff(before, rowsAsText(t, pool, oldColumns)); diff != "" {
+		t.Errorf("existing values changed by the upgrade (-before +after):\n%s", diff)
+	}
+	want := []string{
+		"(u1,1,2026-12-01,,0,,1)",
+		"(u1,2,,,0,,3)",
+		"(u1,4,,,0,,4)",
+		"(u2,1,0001-01-01,,0,,2)",
+	}
+	got := rowsAsText(t, pool, `SELECT user_id, task_id, due_date, repeat, repeat_done, deleted_at, priority_rank FROM tasks ORDER BY user_id, task_id`)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("new columns after the upgrade (-want +got):\n%s", diff)
+	}
+	var counters string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(user_id || '=' || last_task_id, ',' ORDER BY user_id) FROM task_counters`).Scan(&counters); err != nil || counters != "u1=4,u2=1" {
+		t.Errorf("task counters after the upgrade: %q, %v", counters, err)
+	}
+}
+
+// rowsAsText returns each row of query as its PostgreSQL text form.
+func rowsAsText(t *testing.T, pool *pgxpool.Pool, query string) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), "SELECT q::text FROM ("+query+") AS q")
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	var out []string
+	for rows.Next() {
+		var s sql.NullString
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s.String)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

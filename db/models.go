@@ -7,6 +7,8 @@ package db
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ChatItem struct {
@@ -30,21 +32,32 @@ type ChatThread struct {
 }
 
 type Task struct {
-	UserID      string     `json:"user_id"`
-	TaskID      int64      `json:"task_id"`
-	Title       string     `json:"title"`
-	Description string     `json:"description"`
-	Completed   bool       `json:"completed"`
-	CompletedAt *time.Time `json:"completed_at"`
-	DueAt       *time.Time `json:"due_at"`
-	DueHasTime  bool       `json:"due_has_time"`
-	Priority    string     `json:"priority"`
-	Tags        []string   `json:"tags"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	UserID       string      `json:"user_id"`
+	TaskID       int64       `json:"task_id"`
+	Title        string      `json:"title"`
+	Description  string      `json:"description"`
+	Completed    bool        `json:"completed"`
+	CompletedAt  *time.Time  `json:"completed_at"`
+	DueAt        *time.Time  `json:"due_at"`
+	DueHasTime   bool        `json:"due_has_time"`
+	Priority     string      `json:"priority"`
+	Tags         []string    `json:"tags"`
+	CreatedAt    time.Time   `json:"created_at"`
+	UpdatedAt    time.Time   `json:"updated_at"`
+	DueDate      pgtype.Date `json:"due_date"`
+	Repeat       *string     `json:"repeat"`
+	RepeatDone   int32       `json:"repeat_done"`
+	DeletedAt    *time.Time  `json:"deleted_at"`
+	PriorityRank int16       `json:"priority_rank"`
 }
 
 type TaskCounter struct {
 	UserID     string `json:"user_id"`
 	LastTaskID int64  `json:"last_task_id"`
+}
+
+type UserSetting struct {
+	UserID    string    `json:"user_id"`
+	Timezone  string    `json:"timezone"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -8,31 +8,70 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const deleteTask = `-- name: DeleteTask :one
-DELETE FROM tasks WHERE user_id = $1 AND task_id = $2 RETURNING task_id, title
+const advanceRepeatingTask = `-- name: AdvanceRepeatingTask :one
+UPDATE tasks
+SET due_at       = coalesce($2::date::timestamp AT TIME ZONE
+                                coalesce((SELECT s.timezone FROM user_settings s WHERE s.user_id = $1), 'UTC'),
+                            $3::timestamptz),
+    due_date     = $2,
+    repeat_done  = repeat_done + $4::integer,
+    completed_at = now(),
+    updated_at   = now()
+WHERE user_id = $1 AND task_id = $5 AND deleted_at IS NULL
+  AND NOT completed AND repeat IS NOT NULL AND due_at = $6
+RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank
 `
 
-type DeleteTaskParams struct {
-	UserID string `json:"user_id"`
-	TaskID int64  `json:"task_id"`
+type AdvanceRepeatingTaskParams struct {
+	UserID      string      `json:"user_id"`
+	DueDate     pgtype.Date `json:"due_date"`
+	DueAt       *time.Time  `json:"due_at"`
+	Occurrences int32       `json:"occurrences"`
+	TaskID      int64       `json:"task_id"`
+	PrevDueAt   *time.Time  `json:"prev_due_at"`
 }
 
-type DeleteTaskRow struct {
-	TaskID int64  `json:"task_id"`
-	Title  string `json:"title"`
-}
-
-func (q *Queries) DeleteTask(ctx context.Context, arg DeleteTaskParams) (DeleteTaskRow, error) {
-	row := q.db.QueryRow(ctx, deleteTask, arg.UserID, arg.TaskID)
-	var i DeleteTaskRow
-	err := row.Scan(&i.TaskID, &i.Title)
+// Completes one occurrence of a repeating task: the task stays open with its next due, and
+// completed_at records this completion. It only applies while the task is still due at
+// prev_due_at, so two concurrent completions cannot both advance it from the same due.
+func (q *Queries) AdvanceRepeatingTask(ctx context.Context, arg AdvanceRepeatingTaskParams) (Task, error) {
+	row := q.db.QueryRow(ctx, advanceRepeatingTask,
+		arg.UserID,
+		arg.DueDate,
+		arg.DueAt,
+		arg.Occurrences,
+		arg.TaskID,
+		arg.PrevDueAt,
+	)
+	var i Task
+	err := row.Scan(
+		&i.UserID,
+		&i.TaskID,
+		&i.Title,
+		&i.Description,
+		&i.Completed,
+		&i.CompletedAt,
+		&i.DueAt,
+		&i.DueHasTime,
+		&i.Priority,
+		&i.Tags,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DueDate,
+		&i.Repeat,
+		&i.RepeatDone,
+		&i.DeletedAt,
+		&i.PriorityRank,
+	)
 	return i, err
 }
 
 const getTask = `-- name: GetTask :one
-SELECT user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at FROM tasks WHERE user_id = $1 AND task_id = $2
+SELECT user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank FROM tasks WHERE user_id = $1 AND task_id = $2 AND deleted_at IS NULL
 `
 
 type GetTaskParams struct {
@@ -56,34 +95,64 @@ func (q *Queries) GetTask(ctx context.Context, arg GetTaskParams) (Task, error) 
 		&i.Tags,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DueDate,
+		&i.Repeat,
+		&i.RepeatDone,
+		&i.DeletedAt,
+		&i.PriorityRank,
 	)
 	return i, err
 }
 
+const getUserTimezone = `-- name: GetUserTimezone :one
+SELECT timezone FROM user_settings WHERE user_id = $1
+`
+
+func (q *Queries) GetUserTimezone(ctx context.Context, userID string) (string, error) {
+	row := q.db.QueryRow(ctx, getUserTimezone, userID)
+	var timezone string
+	err := row.Scan(&timezone)
+	return timezone, err
+}
+
 const insertTask = `-- name: InsertTask :one
+
 WITH next AS (
     INSERT INTO task_counters AS c (user_id, last_task_id)
     VALUES ($1, 1)
     ON CONFLICT (user_id) DO UPDATE SET last_task_id = c.last_task_id + 1
     RETURNING c.last_task_id
 )
-INSERT INTO tasks (user_id, task_id, title, description, due_at, due_has_time, priority, tags)
+INSERT INTO tasks (user_id, task_id, title, description, due_at, due_has_time, due_date, repeat, priority, tags)
 SELECT $1, next.last_task_id, $2, $3,
-       $4, $5, $6, $7::text[]
+       coalesce($4::date::timestamp AT TIME ZONE
+                    coalesce((SELECT s.timezone FROM user_settings s WHERE s.user_id = $1), 'UTC'),
+                $5::timestamptz),
+       $5::timestamptz IS NOT NULL, $4, $6,
+       $7, $8::text[]
 FROM next
-RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at
+RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank
 `
 
 type InsertTaskParams struct {
-	UserID      string     `json:"user_id"`
-	Title       string     `json:"title"`
-	Description string     `json:"description"`
-	DueAt       *time.Time `json:"due_at"`
-	DueHasTime  bool       `json:"due_has_time"`
-	Priority    string     `json:"priority"`
-	Tags        []string   `json:"tags"`
+	UserID      string      `json:"user_id"`
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	DueDate     pgtype.Date `json:"due_date"`
+	DueAt       *time.Time  `json:"due_at"`
+	Repeat      *string     `json:"repeat"`
+	Priority    string      `json:"priority"`
+	Tags        []string    `json:"tags"`
 }
 
+// Tasks (mcpserver). Every statement on a user's tasks names the user, and every one but
+// the trash's own leaves trashed tasks (deleted_at set) alone, so a deleted task is invisible
+// to every tool until it is restored.
+//
+// A date-only due is stored as its date (due_date) plus due_at = the start of that day in the
+// user's time zone (user_settings, UTC without a row), computed here so that the zone in
+// force when the row is written is the one used; SetUserTimezone moves these instants when
+// the zone changes.
 // Takes the user's next task number and stores the task in one statement, so two concurrent
 // adds for the same user serialize on the counter row and never share a number.
 func (q *Queries) InsertTask(ctx context.Context, arg InsertTaskParams) (Task, error) {
@@ -91,8 +160,9 @@ func (q *Queries) InsertTask(ctx context.Context, arg InsertTaskParams) (Task, e
 		arg.UserID,
 		arg.Title,
 		arg.Description,
+		arg.DueDate,
 		arg.DueAt,
-		arg.DueHasTime,
+		arg.Repeat,
 		arg.Priority,
 		arg.Tags,
 	)
@@ -110,38 +180,39 @@ func (q *Queries) InsertTask(ctx context.Context, arg InsertTaskParams) (Task, e
 		&i.Tags,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DueDate,
+		&i.Repeat,
+		&i.RepeatDone,
+		&i.DeletedAt,
+		&i.PriorityRank,
 	)
 	return i, err
 }
 
-const listTasks = `-- name: ListTasks :many
-SELECT tasks.user_id, tasks.task_id, tasks.title, tasks.description, tasks.completed, tasks.completed_at, tasks.due_at, tasks.due_has_time, tasks.priority, tasks.tags, tasks.created_at, tasks.updated_at, k.sort_key::bigint AS sort_key
-FROM tasks,
-     LATERAL (SELECT CASE $1::text
-                 WHEN 'due' THEN coalesce((extract(epoch FROM tasks.due_at) * 1000000)::bigint, 9223372036854775807)
-                 WHEN 'priority' THEN CASE tasks.priority WHEN 'high' THEN -3 WHEN 'medium' THEN -2 WHEN 'low' THEN -1 ELSE 0 END
-                 ELSE 0
-              END AS sort_key) AS k
-WHERE tasks.user_id = $2
-  AND ($3::boolean IS NULL OR tasks.completed = $3)
-  AND ($4::text IS NULL OR tasks.title ILIKE $4 OR tasks.description ILIKE $4)
-  AND ($5::text IS NULL OR tasks.tags @> ARRAY[$5::text])
-  AND ($6::text IS NULL OR tasks.priority = $6)
-  AND ($7::timestamptz IS NULL OR tasks.due_at >= $7)
-  AND ($8::timestamptz IS NULL OR tasks.due_at < $8)
-  AND ($9::boolean IS NULL OR $9 = (
-        NOT tasks.completed AND tasks.due_at IS NOT NULL AND
-        CASE WHEN tasks.due_has_time THEN tasks.due_at <= $10::timestamptz
-             ELSE tasks.due_at + interval '1 day' <= $10::timestamptz END))
-  AND ($11::bigint IS NULL
-       OR (k.sort_key, tasks.task_id) > ($12::bigint, $11))
-ORDER BY k.sort_key, tasks.task_id
-LIMIT $13
+const listTasksByCreated = `-- name: ListTasksByCreated :many
+
+SELECT user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank FROM tasks
+WHERE user_id = $1
+  AND CASE WHEN $2::boolean THEN deleted_at > $3::timestamptz ELSE deleted_at IS NULL END
+  AND ($4::boolean IS NULL OR completed = $4)
+  AND ($5::text IS NULL OR title ILIKE $5 OR description ILIKE $5)
+  AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
+  AND ($7::text IS NULL OR priority = $7)
+  AND ($8::timestamptz IS NULL OR due_at >= $8)
+  AND ($9::timestamptz IS NULL OR due_at < $9)
+  AND ($10::boolean IS NULL OR $10 = (
+        NOT completed AND due_at IS NOT NULL AND
+        CASE WHEN due_has_time THEN due_at <= $11::timestamptz
+             ELSE due_at < $12::timestamptz END))
+  AND task_id > $13
+ORDER BY task_id
+LIMIT $14
 `
 
-type ListTasksParams struct {
-	Sort        string     `json:"sort"`
+type ListTasksByCreatedParams struct {
 	UserID      string     `json:"user_id"`
+	Trash       bool       `json:"trash"`
+	TrashCutoff time.Time  `json:"trash_cutoff"`
 	Completed   *bool      `json:"completed"`
 	Pattern     *string    `json:"pattern"`
 	Tag         *string    `json:"tag"`
@@ -150,28 +221,23 @@ type ListTasksParams struct {
 	DueUntil    *time.Time `json:"due_until"`
 	Overdue     *bool      `json:"overdue"`
 	Now         time.Time  `json:"now"`
-	AfterTaskID *int64     `json:"after_task_id"`
-	AfterKey    int64      `json:"after_key"`
+	TodayStart  time.Time  `json:"today_start"`
+	AfterTaskID int64      `json:"after_task_id"`
 	RowLimit    int32      `json:"row_limit"`
 }
 
-type ListTasksRow struct {
-	Task    Task  `json:"task"`
-	SortKey int64 `json:"sort_key"`
-}
-
-// One query for every filter and sort. Each sort is a (sort_key, task_id) order, so the
-// keyset cursor (after_key, after_task_id) works the same way for all of them:
-//
-//	created  → 0 (task numbers grow with creation)
-//	due      → the due instant in microseconds, tasks without a due date last
-//	priority → minus the priority rank, high first
-//
-// A NULL filter argument means "no filter".
-func (q *Queries) ListTasks(ctx context.Context, arg ListTasksParams) ([]ListTasksRow, error) {
-	rows, err := q.db.Query(ctx, listTasks,
-		arg.Sort,
+// The three list queries differ only in their order, each an index's (user_id, key, task_id)
+// order, and page with a keyset on (key, task_id): the caller passes the last row's key (or,
+// for the first page, a key below every row), so the index range starts right there and the
+// scan stops after row_limit rows whatever the filters. A NULL filter argument means "no
+// filter". trash lists the trash (tasks deleted after trash_cutoff) instead of the live tasks.
+// Overdue: a due time that has passed, or a whole day before today_start (the start of today
+// in the user's zone).
+func (q *Queries) ListTasksByCreated(ctx context.Context, arg ListTasksByCreatedParams) ([]Task, error) {
+	rows, err := q.db.Query(ctx, listTasksByCreated,
 		arg.UserID,
+		arg.Trash,
+		arg.TrashCutoff,
 		arg.Completed,
 		arg.Pattern,
 		arg.Tag,
@@ -180,31 +246,35 @@ func (q *Queries) ListTasks(ctx context.Context, arg ListTasksParams) ([]ListTas
 		arg.DueUntil,
 		arg.Overdue,
 		arg.Now,
+		arg.TodayStart,
 		arg.AfterTaskID,
-		arg.AfterKey,
 		arg.RowLimit,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListTasksRow{}
+	items := []Task{}
 	for rows.Next() {
-		var i ListTasksRow
+		var i Task
 		if err := rows.Scan(
-			&i.Task.UserID,
-			&i.Task.TaskID,
-			&i.Task.Title,
-			&i.Task.Description,
-			&i.Task.Completed,
-			&i.Task.CompletedAt,
-			&i.Task.DueAt,
-			&i.Task.DueHasTime,
-			&i.Task.Priority,
-			&i.Task.Tags,
-			&i.Task.CreatedAt,
-			&i.Task.UpdatedAt,
-			&i.SortKey,
+			&i.UserID,
+			&i.TaskID,
+			&i.Title,
+			&i.Description,
+			&i.Completed,
+			&i.CompletedAt,
+			&i.DueAt,
+			&i.DueHasTime,
+			&i.Priority,
+			&i.Tags,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DueDate,
+			&i.Repeat,
+			&i.RepeatDone,
+			&i.DeletedAt,
+			&i.PriorityRank,
 		); err != nil {
 			return nil, err
 		}
@@ -216,13 +286,261 @@ func (q *Queries) ListTasks(ctx context.Context, arg ListTasksParams) ([]ListTas
 	return items, nil
 }
 
+const listTasksByDue = `-- name: ListTasksByDue :many
+SELECT user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank FROM tasks
+WHERE user_id = $1
+  AND CASE WHEN $2::boolean THEN deleted_at > $3::timestamptz ELSE deleted_at IS NULL END
+  AND ($4::boolean IS NULL OR completed = $4)
+  AND ($5::text IS NULL OR title ILIKE $5 OR description ILIKE $5)
+  AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
+  AND ($7::text IS NULL OR priority = $7)
+  AND ($8::timestamptz IS NULL OR due_at >= $8)
+  AND ($9::timestamptz IS NULL OR due_at < $9)
+  AND ($10::boolean IS NULL OR $10 = (
+        NOT completed AND due_at IS NOT NULL AND
+        CASE WHEN due_has_time THEN due_at <= $11::timestamptz
+             ELSE due_at < $12::timestamptz END))
+  AND (coalesce(due_at, 'infinity'::timestamptz), task_id) > ($13::text::timestamptz, $14::bigint)
+ORDER BY coalesce(due_at, 'infinity'::timestamptz), task_id
+LIMIT $15
+`
+
+type ListTasksByDueParams struct {
+	UserID      string     `json:"user_id"`
+	Trash       bool       `json:"trash"`
+	TrashCutoff time.Time  `json:"trash_cutoff"`
+	Completed   *bool      `json:"completed"`
+	Pattern     *string    `json:"pattern"`
+	Tag         *string    `json:"tag"`
+	Priority    *string    `json:"priority"`
+	DueFrom     *time.Time `json:"due_from"`
+	DueUntil    *time.Time `json:"due_until"`
+	Overdue     *bool      `json:"overdue"`
+	Now         time.Time  `json:"now"`
+	TodayStart  time.Time  `json:"today_start"`
+	AfterKey    string     `json:"after_key"`
+	AfterTaskID int64      `json:"after_task_id"`
+	RowLimit    int32      `json:"row_limit"`
+}
+
+// after_key is the last row's coalesce(due_at, 'infinity') as text ('-infinity' for the
+// first page).
+func (q *Queries) ListTasksByDue(ctx context.Context, arg ListTasksByDueParams) ([]Task, error) {
+	rows, err := q.db.Query(ctx, listTasksByDue,
+		arg.UserID,
+		arg.Trash,
+		arg.TrashCutoff,
+		arg.Completed,
+		arg.Pattern,
+		arg.Tag,
+		arg.Priority,
+		arg.DueFrom,
+		arg.DueUntil,
+		arg.Overdue,
+		arg.Now,
+		arg.TodayStart,
+		arg.AfterKey,
+		arg.AfterTaskID,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Task{}
+	for rows.Next() {
+		var i Task
+		if err := rows.Scan(
+			&i.UserID,
+			&i.TaskID,
+			&i.Title,
+			&i.Description,
+			&i.Completed,
+			&i.CompletedAt,
+			&i.DueAt,
+			&i.DueHasTime,
+			&i.Priority,
+			&i.Tags,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DueDate,
+			&i.Repeat,
+			&i.RepeatDone,
+			&i.DeletedAt,
+			&i.PriorityRank,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listTasksByPriority = `-- name: ListTasksByPriority :many
+SELECT user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank FROM tasks
+WHERE user_id = $1
+  AND CASE WHEN $2::boolean THEN deleted_at > $3::timestamptz ELSE deleted_at IS NULL END
+  AND ($4::boolean IS NULL OR completed = $4)
+  AND ($5::text IS NULL OR title ILIKE $5 OR description ILIKE $5)
+  AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
+  AND ($7::text IS NULL OR priority = $7)
+  AND ($8::timestamptz IS NULL OR due_at >= $8)
+  AND ($9::timestamptz IS NULL OR due_at < $9)
+  AND ($10::boolean IS NULL OR $10 = (
+        NOT completed AND due_at IS NOT NULL AND
+        CASE WHEN due_has_time THEN due_at <= $11::timestamptz
+             ELSE due_at < $12::timestamptz END))
+  AND (priority_rank, task_id) > ($13::text::smallint, $14::bigint)
+ORDER BY priority_rank, task_id
+LIMIT $15
+`
+
+type ListTasksByPriorityParams struct {
+	UserID      string     `json:"user_id"`
+	Trash       bool       `json:"trash"`
+	TrashCutoff time.Time  `json:"trash_cutoff"`
+	Completed   *bool      `json:"completed"`
+	Pattern     *string    `json:"pattern"`
+	Tag         *string    `json:"tag"`
+	Priority    *string    `json:"priority"`
+	DueFrom     *time.Time `json:"due_from"`
+	DueUntil    *time.Time `json:"due_until"`
+	Overdue     *bool      `json:"overdue"`
+	Now         time.Time  `json:"now"`
+	TodayStart  time.Time  `json:"today_start"`
+	AfterKey    string     `json:"after_key"`
+	AfterTaskID int64      `json:"after_task_id"`
+	RowLimit    int32      `json:"row_limit"`
+}
+
+// after_key is the last row's priority_rank as text ('0' for the first page).
+func (q *Queries) ListTasksByPriority(ctx context.Context, arg ListTasksByPriorityParams) ([]Task, error) {
+	rows, err := q.db.Query(ctx, listTasksByPriority,
+		arg.UserID,
+		arg.Trash,
+		arg.TrashCutoff,
+		arg.Completed,
+		arg.Pattern,
+		arg.Tag,
+		arg.Priority,
+		arg.DueFrom,
+		arg.DueUntil,
+		arg.Overdue,
+		arg.Now,
+		arg.TodayStart,
+		arg.AfterKey,
+		arg.AfterTaskID,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Task{}
+	for rows.Next() {
+		var i Task
+		if err := rows.Scan(
+			&i.UserID,
+			&i.TaskID,
+			&i.Title,
+			&i.Description,
+			&i.Completed,
+			&i.CompletedAt,
+			&i.DueAt,
+			&i.DueHasTime,
+			&i.Priority,
+			&i.Tags,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DueDate,
+			&i.Repeat,
+			&i.RepeatDone,
+			&i.DeletedAt,
+			&i.PriorityRank,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const purgeTrash = `-- name: PurgeTrash :execrows
+DELETE FROM tasks
+WHERE (user_id, task_id) IN (
+    SELECT t.user_id, t.task_id FROM tasks t
+    WHERE t.deleted_at < $1
+    LIMIT $2
+)
+`
+
+type PurgeTrashParams struct {
+	Cutoff    *time.Time `json:"cutoff"`
+	BatchSize int32      `json:"batch_size"`
+}
+
+// Erases up to batch_size tasks trashed before cutoff, of every user: the one statement that
+// is not about one user, run by the server's own purge rather than by a tool call.
+func (q *Queries) PurgeTrash(ctx context.Context, arg PurgeTrashParams) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeTrash, arg.Cutoff, arg.BatchSize)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const restoreTask = `-- name: RestoreTask :one
+UPDATE tasks SET deleted_at = NULL
+WHERE user_id = $1 AND task_id = $2 AND deleted_at > $3
+RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank
+`
+
+type RestoreTaskParams struct {
+	UserID string     `json:"user_id"`
+	TaskID int64      `json:"task_id"`
+	Cutoff *time.Time `json:"cutoff"`
+}
+
+// Brings a task back from the trash, if it went there after cutoff (30 days ago).
+func (q *Queries) RestoreTask(ctx context.Context, arg RestoreTaskParams) (Task, error) {
+	row := q.db.QueryRow(ctx, restoreTask, arg.UserID, arg.TaskID, arg.Cutoff)
+	var i Task
+	err := row.Scan(
+		&i.UserID,
+		&i.TaskID,
+		&i.Title,
+		&i.Description,
+		&i.Completed,
+		&i.CompletedAt,
+		&i.DueAt,
+		&i.DueHasTime,
+		&i.Priority,
+		&i.Tags,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DueDate,
+		&i.Repeat,
+		&i.RepeatDone,
+		&i.DeletedAt,
+		&i.PriorityRank,
+	)
+	return i, err
+}
+
 const setTaskCompleted = `-- name: SetTaskCompleted :one
 UPDATE tasks
 SET completed    = $1,
-    completed_at = CASE WHEN $1 THEN coalesce(completed_at, now()) END,
+    completed_at = CASE WHEN completed = $1 THEN completed_at
+                        WHEN $1 THEN now() END,
     updated_at   = CASE WHEN completed = $1 THEN updated_at ELSE now() END
-WHERE user_id = $2 AND task_id = $3
-RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at
+WHERE user_id = $2 AND task_id = $3 AND deleted_at IS NULL
+RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank
 `
 
 type SetTaskCompletedParams struct {
@@ -231,8 +549,8 @@ type SetTaskCompletedParams struct {
 	TaskID    int64  `json:"task_id"`
 }
 
-// Completing a completed task changes nothing (not even updated_at or completed_at), which is
-// what makes complete_task idempotent.
+// Setting the state a task already has changes nothing (not even updated_at or completed_at),
+// which is what makes complete_task idempotent on a task that does not repeat.
 func (q *Queries) SetTaskCompleted(ctx context.Context, arg SetTaskCompletedParams) (Task, error) {
 	row := q.db.QueryRow(ctx, setTaskCompleted, arg.Completed, arg.UserID, arg.TaskID)
 	var i Task
@@ -249,7 +567,69 @@ func (q *Queries) SetTaskCompleted(ctx context.Context, arg SetTaskCompletedPara
 		&i.Tags,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DueDate,
+		&i.Repeat,
+		&i.RepeatDone,
+		&i.DeletedAt,
+		&i.PriorityRank,
 	)
+	return i, err
+}
+
+const setUserTimezone = `-- name: SetUserTimezone :execrows
+WITH previous AS (
+    SELECT coalesce((SELECT s.timezone FROM user_settings s WHERE s.user_id = $2), 'UTC') AS timezone
+), saved AS (
+    INSERT INTO user_settings AS s (user_id, timezone)
+    VALUES ($2, $1)
+    ON CONFLICT (user_id) DO UPDATE SET timezone = excluded.timezone, updated_at = now()
+    WHERE s.timezone <> excluded.timezone
+)
+UPDATE tasks
+SET due_at = tasks.due_date::timestamp AT TIME ZONE $1::text
+FROM previous
+WHERE tasks.user_id = $2 AND tasks.due_date IS NOT NULL
+  AND previous.timezone <> $1::text
+`
+
+type SetUserTimezoneParams struct {
+	Timezone string `json:"timezone"`
+	UserID   string `json:"user_id"`
+}
+
+// Remembers the user's zone and, when it differs from the one in force (UTC without a row),
+// moves every date-only due to the start of its day in the new zone, in the same statement.
+// An unchanged zone writes nothing.
+func (q *Queries) SetUserTimezone(ctx context.Context, arg SetUserTimezoneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setUserTimezone, arg.Timezone, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const trashTask = `-- name: TrashTask :one
+UPDATE tasks SET deleted_at = now()
+WHERE user_id = $1 AND task_id = $2 AND deleted_at IS NULL
+RETURNING task_id, title, deleted_at
+`
+
+type TrashTaskParams struct {
+	UserID string `json:"user_id"`
+	TaskID int64  `json:"task_id"`
+}
+
+type TrashTaskRow struct {
+	TaskID    int64      `json:"task_id"`
+	Title     string     `json:"title"`
+	DeletedAt *time.Time `json:"deleted_at"`
+}
+
+// delete_task: the task keeps its number and fields, and leaves every list but the trash.
+func (q *Queries) TrashTask(ctx context.Context, arg TrashTaskParams) (TrashTaskRow, error) {
+	row := q.db.QueryRow(ctx, trashTask, arg.UserID, arg.TaskID)
+	var i TrashTaskRow
+	err := row.Scan(&i.TaskID, &i.Title, &i.DeletedAt)
 	return i, err
 }
 
@@ -259,29 +639,39 @@ SET title        = coalesce($1, title),
     description  = coalesce($2, description),
     priority     = coalesce($3, priority),
     tags         = coalesce($4::text[], tags),
-    due_at       = CASE WHEN $5::boolean THEN $6 ELSE due_at END,
-    due_has_time = CASE WHEN $5::boolean THEN $7 ELSE due_has_time END,
+    due_at       = CASE WHEN $5::boolean THEN
+                       coalesce($7::date::timestamp AT TIME ZONE
+                                    coalesce((SELECT s.timezone FROM user_settings s WHERE s.user_id = $6), 'UTC'),
+                                $8::timestamptz)
+                   ELSE due_at END,
+    due_has_time = CASE WHEN $5::boolean THEN $8::timestamptz IS NOT NULL ELSE due_has_time END,
+    due_date     = CASE WHEN $5::boolean THEN $7 ELSE due_date END,
+    repeat       = CASE WHEN $9::boolean THEN $10 ELSE repeat END,
+    repeat_done  = CASE WHEN $9::boolean THEN 0 ELSE repeat_done END,
     updated_at   = now()
-WHERE user_id = $8 AND task_id = $9
-RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at
+WHERE user_id = $6 AND task_id = $11 AND deleted_at IS NULL
+RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank
 `
 
 type UpdateTaskParams struct {
-	Title       *string    `json:"title"`
-	Description *string    `json:"description"`
-	Priority    *string    `json:"priority"`
-	Tags        []string   `json:"tags"`
-	SetDue      bool       `json:"set_due"`
-	DueAt       *time.Time `json:"due_at"`
-	DueHasTime  bool       `json:"due_has_time"`
-	UserID      string     `json:"user_id"`
-	TaskID      int64      `json:"task_id"`
+	Title       *string     `json:"title"`
+	Description *string     `json:"description"`
+	Priority    *string     `json:"priority"`
+	Tags        []string    `json:"tags"`
+	SetDue      bool        `json:"set_due"`
+	UserID      string      `json:"user_id"`
+	DueDate     pgtype.Date `json:"due_date"`
+	DueAt       *time.Time  `json:"due_at"`
+	SetRepeat   bool        `json:"set_repeat"`
+	Repeat      *string     `json:"repeat"`
+	TaskID      int64       `json:"task_id"`
 }
 
 // A partial update: a NULL argument keeps the stored value. Clearing a field is done with its
-// empty value (an empty description, priority none, no tags), except due, whose empty value
-// is NULL itself and so travels with its own set_due flag. Every statement here addresses a
-// task by (user_id, task_id): another user's task number simply finds no row.
+// empty value (an empty description, priority none, no tags), except due and repeat, whose
+// empty value is NULL itself and so travel with their own set_ flags. A new rule starts its
+// count of done occurrences again. Every statement here addresses a task by (user_id,
+// task_id): another user's task number simply finds no row.
 func (q *Queries) UpdateTask(ctx context.Context, arg UpdateTaskParams) (Task, error) {
 	row := q.db.QueryRow(ctx, updateTask,
 		arg.Title,
@@ -289,9 +679,11 @@ func (q *Queries) UpdateTask(ctx context.Context, arg UpdateTaskParams) (Task, e
 		arg.Priority,
 		arg.Tags,
 		arg.SetDue,
-		arg.DueAt,
-		arg.DueHasTime,
 		arg.UserID,
+		arg.DueDate,
+		arg.DueAt,
+		arg.SetRepeat,
+		arg.Repeat,
 		arg.TaskID,
 	)
 	var i Task
@@ -308,6 +700,11 @@ func (q *Queries) UpdateTask(ctx context.Context, arg UpdateTaskParams) (Task, e
 		&i.Tags,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DueDate,
+		&i.Repeat,
+		&i.RepeatDone,
+		&i.DeletedAt,
+		&i.PriorityRank,
 	)
 	return i, err
 }

@@ -2,16 +2,21 @@ package taskstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/taskwire/taskwire/db"
 )
 
 // Store reads and writes one user's tasks at a time. It is safe for concurrent use.
 type Store struct {
-	q   *db.Queries
-	now func() time.Time
+	q     *db.Queries
+	now   func() time.Time
+	zones zones
 }
 
 // New returns a Store on conn (a pool in production, anything sqlc accepts in tests).
@@ -26,6 +31,8 @@ type NewTask struct {
 	Due         *Due
 	Priority    string
 	Tags        []string
+	Repeat      string // an RRULE; needs Due
+	Timezone    string // an IANA zone to remember for the user before the task is stored
 }
 
 // Add stores a new task under the user's next task number.
@@ -49,8 +56,19 @@ func (s *Store) Add(ctx context.Context, user string, in NewTask) (Task, error) 
 		return Task{}, err
 	}
 	p := db.InsertTaskParams{UserID: user, Title: title, Description: desc, Priority: priority, Tags: tags}
-	if in.Due != nil {
-		p.DueAt, p.DueHasTime = &in.Due.At, in.Due.HasTime
+	if in.Repeat != "" {
+		if in.Due == nil {
+			return Task{}, errRepeatNeedsDue
+		}
+		r, err := cleanRepeat(in.Repeat)
+		if err != nil {
+			return Task{}, err
+		}
+		p.Repeat = &r
+	}
+	p.DueDate, p.DueAt = dueParams(in.Due)
+	if _, err := s.zoneFor(ctx, user, in.Timezone, false); err != nil {
+		return Task{}, err
 	}
 	row, err := s.q.InsertTask(ctx, p)
 	if err != nil {
@@ -59,40 +77,90 @@ func (s *Store) Add(ctx context.Context, user string, in NewTask) (Task, error) 
 	return fromRow(row), nil
 }
 
-// SetCompleted marks a task completed or, with false, pending again. Repeating it changes
-// nothing.
+var errRepeatNeedsDue = invalidf("repeat needs a due date: give due (the first occurrence) together with repeat")
+
+// dueParams splits a due into the query arguments: a date, or an instant.
+func dueParams(d *Due) (pgtype.Date, *time.Time) {
+	switch {
+	case d == nil:
+		return pgtype.Date{}, nil
+	case d.HasTime:
+		return pgtype.Date{}, &d.At
+	default:
+		return pgtype.Date{Time: d.At, Valid: true}, nil
+	}
+}
+
+// SetCompleted marks a task completed or, with false, pending again; repeating either changes
+// nothing. Completing a repeating task completes one occurrence instead: the task stays open
+// and moves to its next due date (see nextOccurrence), unless its rule has none left.
 func (s *Store) SetCompleted(ctx context.Context, user string, taskID int64, completed bool) (Task, error) {
 	if err := checkTaskID(taskID); err != nil {
 		return Task{}, err
+	}
+	if completed {
+		// A concurrent change of the same task makes the advance find no row: read it again.
+	retry:
+		for attempt := 1; ; attempt++ {
+			t, step, err := s.completeOccurrence(ctx, user, taskID)
+			switch {
+			case step == answered:
+				return t, err
+			case step == notRepeating:
+				break retry
+			case attempt == 3:
+				return Task{}, fmt.Errorf("complete task %d of %s: it kept changing meanwhile", taskID, user)
+			}
+		}
 	}
 	row, err := s.q.SetTaskCompleted(ctx, db.SetTaskCompletedParams{UserID: user, TaskID: taskID, Completed: completed})
 	return s.one(row, err, user, taskID, "complete")
 }
 
-// Deleted is what delete_task reports.
-type Deleted struct {
-	TaskID  int64  `json:"task_id"`
-	Title   string `json:"title"`
-	Deleted bool   `json:"deleted"`
-}
+// occurrenceStep is how completeOccurrence went.
+type occurrenceStep int
 
-// Delete removes a task for good; its number is never given out again.
-func (s *Store) Delete(ctx context.Context, user string, taskID int64) (Deleted, error) {
-	if err := checkTaskID(taskID); err != nil {
-		return Deleted{}, err
-	}
-	row, err := s.q.DeleteTask(ctx, db.DeleteTaskParams{UserID: user, TaskID: taskID})
+const (
+	answered     occurrenceStep = iota // the task advanced, or an error: return it
+	notRepeating                       // complete it like any task (no rule, no occurrence left)
+	raced                              // changed meanwhile: try again
+)
+
+// completeOccurrence advances an open repeating task to its next occurrence.
+func (s *Store) completeOccurrence(ctx context.Context, user string, taskID int64) (Task, occurrenceStep, error) {
+	row, err := s.q.GetTask(ctx, db.GetTaskParams{UserID: user, TaskID: taskID})
 	if err != nil {
-		if db.IsNotFound(err) {
-			return Deleted{}, notFound(taskID)
-		}
-		return Deleted{}, fmt.Errorf("delete task %d of %s: %w", taskID, user, err)
+		t, err := s.one(row, err, user, taskID, "complete")
+		return t, answered, err
 	}
-	return Deleted{TaskID: row.TaskID, Title: row.Title, Deleted: true}, nil
+	cur := fromRow(row)
+	if cur.Repeat == nil || cur.Completed || cur.Due == nil {
+		return Task{}, notRepeating, nil
+	}
+	loc, err := s.zoneFor(ctx, user, "", true)
+	if err != nil {
+		return Task{}, answered, err
+	}
+	adv, ok, err := nextOccurrence(*cur.Repeat, *cur.Due, int(row.RepeatDone), s.now(), loc)
+	if err != nil {
+		return Task{}, answered, err
+	}
+	if !ok {
+		return Task{}, notRepeating, nil
+	}
+	p := db.AdvanceRepeatingTaskParams{UserID: user, TaskID: taskID, Occurrences: int32(adv.consumed), PrevDueAt: row.DueAt}
+	p.DueDate, p.DueAt = dueParams(&adv.next)
+	row, err = s.q.AdvanceRepeatingTask(ctx, p)
+	if db.IsNotFound(err) {
+		return Task{}, raced, nil
+	}
+	t, err := s.one(row, err, user, taskID, "complete")
+	return t, answered, err
 }
 
 // Changes is a partial update: nil fields keep their values. An empty Description, priority
-// "none" and empty Tags clear those fields; SetDue with a nil Due clears the due date.
+// "none" and empty Tags clear those fields; SetDue with a nil Due clears the due date, and
+// SetRepeat with a nil Repeat the recurrence.
 type Changes struct {
 	Title       *string
 	Description *string
@@ -100,10 +168,13 @@ type Changes struct {
 	Tags        *[]string
 	SetDue      bool
 	Due         *Due
+	SetRepeat   bool
+	Repeat      *string
+	Timezone    string // an IANA zone to remember for the user before the change
 }
 
 func (c Changes) empty() bool {
-	return c.Title == nil && c.Description == nil && c.Priority == nil && c.Tags == nil && !c.SetDue
+	return c.Title == nil && c.Description == nil && c.Priority == nil && c.Tags == nil && !c.SetDue && !c.SetRepeat
 }
 
 // Update applies changes to a task and returns the result.
@@ -112,9 +183,9 @@ func (s *Store) Update(ctx context.Context, user string, taskID int64, c Changes
 		return Task{}, err
 	}
 	if c.empty() {
-		return Task{}, invalidf("nothing to change: give at least one of title, description, due, priority, tags")
+		return Task{}, invalidf("nothing to change: give at least one of title, description, due, priority, tags, repeat")
 	}
-	p := db.UpdateTaskParams{UserID: user, TaskID: taskID, SetDue: c.SetDue}
+	p := db.UpdateTaskParams{UserID: user, TaskID: taskID, SetDue: c.SetDue, SetRepeat: c.SetRepeat}
 	var err error
 	if p.Title, err = cleanIfSet(c.Title, cleanTitle); err != nil {
 		return Task{}, err
@@ -125,6 +196,9 @@ func (s *Store) Update(ctx context.Context, user string, taskID int64, c Changes
 	if p.Priority, err = cleanIfSet(c.Priority, cleanPriority); err != nil {
 		return Task{}, err
 	}
+	if p.Repeat, err = cleanIfSet(c.Repeat, cleanRepeat); err != nil {
+		return Task{}, err
+	}
 	if c.Tags != nil {
 		tags, err := cleanTags(*c.Tags)
 		if err != nil {
@@ -132,11 +206,24 @@ func (s *Store) Update(ctx context.Context, user string, taskID int64, c Changes
 		}
 		p.Tags = tags
 	}
-	if c.SetDue && c.Due != nil {
-		p.DueAt, p.DueHasTime = &c.Due.At, c.Due.HasTime
+	if c.SetDue {
+		p.DueDate, p.DueAt = dueParams(c.Due)
+	}
+	if _, err := s.zoneFor(ctx, user, c.Timezone, false); err != nil {
+		return Task{}, err
 	}
 	row, err := s.q.UpdateTask(ctx, p)
+	if isRepeatWithoutDue(err) {
+		return Task{}, invalidf("a repeating task needs a due date: give due together with repeat, or clear repeat (null) to remove the due date")
+	}
 	return s.one(row, err, user, taskID, "update")
+}
+
+// isRepeatWithoutDue reports whether err is the database refusing a repeat without a due,
+// which an update can only find out against the stored task.
+func isRepeatWithoutDue(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.ConstraintName == "tasks_repeat_needs_due"
 }
 
 // cleanIfSet applies clean to a field that a partial update sets, and passes nil on.
@@ -172,13 +259,21 @@ func fromRow(r db.Task) Task {
 		Tags:        r.Tags,
 		CreatedAt:   r.CreatedAt.UTC(),
 		UpdatedAt:   r.UpdatedAt.UTC(),
+		Repeat:      r.Repeat,
 	}
 	if r.CompletedAt != nil {
 		at := r.CompletedAt.UTC()
 		t.CompletedAt = &at
 	}
-	if r.DueAt != nil {
-		t.Due = &Due{At: r.DueAt.UTC(), HasTime: r.DueHasTime}
+	switch {
+	case r.DueAt != nil && r.DueHasTime:
+		t.Due = &Due{At: r.DueAt.UTC(), HasTime: true}
+	case r.DueDate.Valid:
+		t.Due = &Due{At: r.DueDate.Time.UTC()}
+	}
+	if r.DeletedAt != nil {
+		at := r.DeletedAt.UTC()
+		t.DeletedAt = &at
 	}
 	if t.Tags == nil {
 		t.Tags = []string{}

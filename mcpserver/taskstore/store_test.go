@@ -143,7 +143,7 @@ func TestValidation(t *testing.T) {
 		{"zero task id", func() error { _, err := s.SetCompleted(ctx, "alice", 0, true); return err }, "task_id must be a positive task number, got 0"},
 		{"update nothing", func() error { _, err := s.Update(ctx, "alice", 1, Changes{}); return err }, "nothing to change"},
 		{"update empty title", func() error { _, err := s.Update(ctx, "alice", 1, Changes{Title: str("")}); return err }, "title must be 1–200 characters"},
-		{"bad status", func() error { _, err := s.List(ctx, "alice", ListOptions{Status: "done"}); return err }, `status must be one of all, pending, completed, got "done"`},
+		{"bad status", func() error { _, err := s.List(ctx, "alice", ListOptions{Status: "done"}); return err }, `status must be one of all, pending, completed, deleted, got "done"`},
 		{"bad sort", func() error { _, err := s.List(ctx, "alice", ListOptions{Sort: "name"}); return err }, `sort must be one of created, due, priority, got "name"`},
 		{"limit 0", func() error { n := 0; _, err := s.List(ctx, "alice", ListOptions{Limit: &n}); return err }, "limit must be between 1 and 200, got 0"},
 		{"limit 201", func() error { n := 201; _, err := s.List(ctx, "alice", ListOptions{Limit: &n}); return err }, "limit must be between 1 and 200, got 201"},

@@ -38,11 +38,16 @@ type Task struct {
 	Tags        []string   `json:"tags"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+	// Repeat is the task's RFC 5545 recurrence rule, or nil.
+	Repeat *string `json:"repeat"`
+	// DeletedAt is when the task went to the trash; nil for every task but the trash's.
+	DeletedAt *time.Time `json:"deleted_at"`
 }
 
 // Due is when a task is due: either a whole day (HasTime false, At is midnight UTC of that
-// day) or an instant. People mostly say "due Friday", and showing that back as a midnight
-// timestamp would be wrong in every time zone but one.
+// date, standing for the date itself) or an instant. People mostly say "due Friday", and
+// showing that back as a midnight timestamp would be wrong in every time zone but one. The
+// day is the user's: where it starts is decided by the user's time zone when it is stored.
 type Due struct {
 	At      time.Time
 	HasTime bool

@@ -70,11 +70,12 @@ func TestToolSchemas(t *testing.T) {
 		minProps int
 		hints    hints
 	}{
-		"add_task":      {[]string{"title"}, 5, hints{false, false, false}},
-		"list_tasks":    {nil, 10, hints{true, false, true}},
-		"complete_task": {[]string{"task_id"}, 2, hints{false, false, true}},
+		"add_task":      {[]string{"title"}, 7, hints{false, false, false}},
+		"list_tasks":    {nil, 11, hints{true, false, true}},
+		"complete_task": {[]string{"task_id"}, 2, hints{false, false, false}},
 		"delete_task":   {[]string{"task_id"}, 1, hints{false, true, true}},
-		"update_task":   {[]string{"task_id"}, 6, hints{false, true, true}},
+		"restore_task":  {[]string{"task_id"}, 1, hints{false, false, true}},
+		"update_task":   {[]string{"task_id"}, 8, hints{false, true, true}},
 	}
 	tools := tasktools.Tools()
 	if len(tools) != len(want) {

@@ -1,4 +1,4 @@
-// Package tasktools is taskwire's MCP server: the five task tools (definitions, argument
+// Package tasktools is taskwire's MCP server: the six task tools (definitions, argument
 // checks, handlers) over a taskstore.Store, served over streamable HTTP with bearer-token
 // authentication (NewHandler) or over stdio for one local user (ServeStdio).
 package tasktools
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -21,12 +22,23 @@ import (
 // ServerName is the MCP implementation name clients see.
 const ServerName = "taskwire"
 
-const instructions = "Manages the signed-in user's to-do list. Tasks are addressed by their number " +
+// instructions tell a client what the server is for and how its tools fit together.
+var instructions = "Manages the signed-in user's to-do list. Tasks are addressed by their number " +
 	"(task_id), which list_tasks and add_task show; people say \"task 3\". The user is always the one " +
-	"whose credentials made the request: no tool takes a user."
+	"whose credentials made the request: no tool takes a user. A due date YYYY-MM-DD is a whole day in the " +
+	"user's time zone, which add_task, update_task and list_tasks take as timezone (an IANA name) and remember. " +
+	"Deleted tasks go to the trash for " + trashDays + " days: list_tasks with status \"deleted\" shows them and " +
+	"restore_task brings one back."
+
+var trashDays = strconv.Itoa(taskstore.TrashDays)
 
 // internalErrorText is all a client learns of a failure on our side; the details go to the log.
 const internalErrorText = "internal error: the task service could not complete this request; try again later"
+
+// errUnavailable answers a call the database could not serve. It is a protocol error rather
+// than a tool result, so that clients see a failed request they may retry instead of an
+// answer for the model.
+var errUnavailable = errors.New("the task database is unavailable; retry the request later")
 
 // runFunc does a tool's work for an authenticated user and returns its structured result.
 // Errors of type *taskstore.Error are shown to the client; all others are logged and hidden.
@@ -61,18 +73,21 @@ func (s spec) tool() mcp.Tool {
 	}
 }
 
-// specs are the five tools (tools/list sorts them by name).
+// specs are the six tools (tools/list sorts them by name).
 var specs = []spec{
 	{
-		name:        "add_task",
-		title:       "Add task",
-		description: "Add a task to the user's list. Returns the new task with its number (task_id).",
+		name:  "add_task",
+		title: "Add task",
+		description: "Add a task to the user's list. Returns the new task with its number (task_id). " +
+			"For a recurring task (\"every Monday\") give repeat and, as due, its first occurrence.",
 		input: object([]string{"title"}, schema{
 			"title":       titleArg,
 			"description": descArg,
 			"due":         dueArg,
 			"priority":    with(prioArg, schema{"default": "none"}),
 			"tags":        tagsArg,
+			"repeat":      repeatArg,
+			"timezone":    timezoneArg,
 		}),
 		output: taskSchema,
 		run:    addTask,
@@ -81,19 +96,22 @@ var specs = []spec{
 		name:  "list_tasks",
 		title: "List tasks",
 		description: "List the user's tasks, optionally filtered, searched and sorted. Returns at most " +
-			"limit tasks; when more remain, pass next_cursor back as cursor to get the next page.",
+			"limit tasks; when more remain, pass next_cursor back as cursor to get the next page. " +
+			"status \"deleted\" lists the trash, whose tasks restore_task brings back.",
 		input: object(nil, schema{
-			"status":     schema{"type": "string", "enum": taskstore.Statuses, "default": "all", "description": "Which tasks to show."},
+			"status": schema{"type": "string", "enum": taskstore.Statuses, "default": "all",
+				"description": "Which tasks to show: all, pending or completed ones (never deleted ones), or deleted: the trash of the last " + trashDays + " days."},
 			"query":      with(str("Case-insensitive text to find in the title or description."), schema{"maxLength": taskstore.MaxQuery}),
 			"tag":        with(str("Only tasks with this tag."), schema{"maxLength": taskstore.MaxTag}),
 			"priority":   with(prioArg, schema{"description": "Only tasks with this priority."}),
 			"due_before": str("Only tasks due before this: " + dueFormat + " (a date means before that day)."),
 			"due_after":  str("Only tasks due after this: " + dueFormat + " (a date means after that day)."),
-			"overdue":    schema{"type": "boolean", "description": "true: only pending tasks whose due date or time has passed; false: only tasks that are not overdue."},
+			"overdue":    schema{"type": "boolean", "description": "true: only pending tasks whose due time has passed or whose due date is before today in the user's time zone; false: only tasks that are not overdue."},
 			"sort": schema{"type": "string", "enum": taskstore.Sorts, "default": "created",
 				"description": "created: by task number; due: soonest first, tasks without a due date last; priority: high first."},
-			"limit":  schema{"type": "integer", "minimum": 1, "maximum": taskstore.MaxLimit, "default": taskstore.DefaultLimit, "description": "Most tasks to return."},
-			"cursor": str("next_cursor from the previous call with the same filters, to get the next page."),
+			"limit":    schema{"type": "integer", "minimum": 1, "maximum": taskstore.MaxLimit, "default": taskstore.DefaultLimit, "description": "Most tasks to return."},
+			"cursor":   str("next_cursor from the previous call with the same filters, to get the next page."),
+			"timezone": timezoneArg,
 		}),
 		output: object([]string{"tasks"}, schema{
 			"tasks":       schema{"type": "array", "items": taskSchema},
@@ -104,36 +122,54 @@ var specs = []spec{
 		run:        listTasks,
 	},
 	{
-		name:        "complete_task",
-		title:       "Complete task",
-		description: "Mark a task as completed, or as pending again with completed: false. Repeating it changes nothing.",
+		name:  "complete_task",
+		title: "Complete task",
+		description: "Mark a task as completed, or as pending again with completed: false. On a task that repeats, " +
+			"completing does the current occurrence: the task stays pending and its due moves to the next occurrence " +
+			"(the first one from today on, when it was late), which the result shows; when the rule has no occurrence " +
+			"left, the task is completed. Completing a task that does not repeat twice changes nothing.",
 		input: object([]string{"task_id"}, schema{
 			"task_id":   taskIDArg,
 			"completed": schema{"type": "boolean", "default": true, "description": "false reopens a completed task."},
 		}),
-		output:     taskSchema,
-		idempotent: true,
-		run:        completeTask,
+		output: taskSchema,
+		// Not idempotent: each completion of a repeating task moves it on by one occurrence.
+		run: completeTask,
 	},
 	{
-		name:        "delete_task",
-		title:       "Delete task",
-		description: "Delete a task for good. Its number is never given to another task.",
-		input:       object([]string{"task_id"}, schema{"task_id": taskIDArg}),
-		output: object([]string{"task_id", "title", "deleted"}, schema{
-			"task_id": schema{"type": "integer"},
-			"title":   schema{"type": "string"},
-			"deleted": schema{"type": "boolean", "const": true},
+		name:  "delete_task",
+		title: "Delete task",
+		description: "Delete a task: it moves to the trash, leaves every list, and can be brought back with " +
+			"restore_task until restorable_until (" + trashDays + " days); then it is erased. Its number is never given to another task.",
+		input: object([]string{"task_id"}, schema{"task_id": taskIDArg}),
+		output: object([]string{"task_id", "title", "deleted", "restorable_until"}, schema{
+			"task_id":          schema{"type": "integer"},
+			"title":            schema{"type": "string"},
+			"deleted":          schema{"type": "boolean", "const": true},
+			"restorable_until": schema{"type": "string", "format": "date-time", "description": "restore_task brings the task back until then."},
 		}),
+		// Still destructive: the task leaves the user's lists at once and is erased after the
+		// trash period, so a client should confirm as before; the trash is a safety net.
 		destructive: true,
 		idempotent:  true,
 		run:         deleteTask,
 	},
 	{
+		name:  "restore_task",
+		title: "Restore task",
+		description: "Bring a deleted task back from the trash (\"undo that\"), with its number and every field as they were. " +
+			"Only tasks deleted in the last " + trashDays + " days can be restored; list_tasks with status \"deleted\" shows them.",
+		input:      object([]string{"task_id"}, schema{"task_id": taskIDArg}),
+		output:     taskSchema,
+		idempotent: true,
+		run:        restoreTask,
+	},
+	{
 		name:  "update_task",
 		title: "Update task",
 		description: "Change some fields of a task; fields left out keep their values. Clear a field with " +
-			"null: due null removes the due date, description null empties it, priority null sets none, tags null removes all tags.",
+			"null: due null removes the due date, description null empties it, priority null sets none, tags null removes all tags, " +
+			"repeat null makes the task stop repeating.",
 		input: object([]string{"task_id"}, schema{
 			"task_id":     taskIDArg,
 			"title":       titleArg,
@@ -141,6 +177,8 @@ var specs = []spec{
 			"due":         nullable(dueArg),
 			"priority":    with(prioArg, schema{"type": []string{"string", "null"}, "enum": append(anySlice(taskstore.Priorities), nil)}),
 			"tags":        nullable(tagsArg),
+			"repeat":      nullable(repeatArg),
+			"timezone":    timezoneArg,
 		}),
 		output:      taskSchema,
 		destructive: true,
@@ -166,7 +204,7 @@ func Tools() []mcp.Tool {
 	return out
 }
 
-// NewMCPServer builds the MCP server with the five tools over st. The user of each call is
+// NewMCPServer builds the MCP server with the six tools over st. The user of each call is
 // read from the context (auth.WithUser), which the HTTP middleware or the stdio server sets;
 // a call without one fails closed. metrics may be nil.
 func NewMCPServer(st *taskstore.Store, logger *slog.Logger, version string, metrics *obs.ToolMetrics) *server.MCPServer {
@@ -194,43 +232,47 @@ func (s spec) handler(st *taskstore.Store, logger *slog.Logger, metrics *obs.Too
 			logger.ErrorContext(ctx, "tool called without an authenticated user", "tool", s.name)
 			return mcp.NewToolResultError(internalErrorText), nil
 		}
-		result, outcome := s.call(ctx, st, id.UserID, req, allowed, logger)
+		result, outcome, err := s.call(ctx, st, id.UserID, req, allowed, logger)
 		logger.InfoContext(ctx, "tool call", "tool", s.name, "user", id.UserID,
 			"outcome", outcome, "duration", time.Since(start))
 		if metrics != nil {
 			metrics.Observe(s.name, outcome, time.Since(start))
 		}
-		return result, nil
+		return result, err
 	}
 }
 
 // call runs the tool and says how it went: obs.OutcomeOK, obs.OutcomeToolError (bad input,
-// not found: the model's to fix) or obs.OutcomeError (ours).
-func (s spec) call(ctx context.Context, st *taskstore.Store, user string, req mcp.CallToolRequest, allowed []string, logger *slog.Logger) (*mcp.CallToolResult, string) {
+// not found: the model's to fix) or obs.OutcomeError (ours). When the database cannot be
+// reached it returns errUnavailable instead of a result.
+func (s spec) call(ctx context.Context, st *taskstore.Store, user string, req mcp.CallToolRequest, allowed []string, logger *slog.Logger) (*mcp.CallToolResult, string, error) {
 	a, err := parseArgs(req, allowed)
 	if err != nil {
-		return mcp.NewToolResultError(err.Error()), obs.OutcomeToolError
+		return mcp.NewToolResultError(err.Error()), obs.OutcomeToolError, nil
 	}
 	out, err := s.run(ctx, st, user, a)
 	if err != nil {
 		var public *taskstore.Error
 		if errors.As(err, &public) {
-			return mcp.NewToolResultError(public.Msg), obs.OutcomeToolError
+			return mcp.NewToolResultError(public.Msg), obs.OutcomeToolError, nil
 		}
 		logger.ErrorContext(ctx, "tool failed", "tool", s.name, "user", user, "error", err)
-		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError
+		if taskstore.IsUnavailable(err) {
+			return nil, obs.OutcomeError, errUnavailable
+		}
+		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError, nil
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		logger.ErrorContext(ctx, "encode tool result", "tool", s.name, "error", err)
-		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError
+		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError, nil
 	}
 	// The same JSON twice: as structuredContent for clients that read it, and as a text
 	// block for those that only show text (the spec asks for both).
 	return &mcp.CallToolResult{
 		Content:           []mcp.Content{mcp.NewTextContent(string(b))},
 		StructuredContent: json.RawMessage(b),
-	}, obs.OutcomeOK
+	}, obs.OutcomeOK, nil
 }
 
 func getDue(a args, name string) (*taskstore.Due, error) {
@@ -266,6 +308,12 @@ func addTask(ctx context.Context, st *taskstore.Store, user string, a args) (any
 	if in.Due, err = getDue(a, "due"); err != nil {
 		return nil, err
 	}
+	if in.Repeat, _, err = getString(a, "repeat"); err != nil {
+		return nil, err
+	}
+	if in.Timezone, _, err = getString(a, "timezone"); err != nil {
+		return nil, err
+	}
 	return st.Add(ctx, user, in)
 }
 
@@ -274,7 +322,7 @@ func listTasks(ctx context.Context, st *taskstore.Store, user string, a args) (a
 	var err error
 	for name, dst := range map[string]*string{
 		"status": &o.Status, "query": &o.Query, "tag": &o.Tag, "priority": &o.Priority,
-		"sort": &o.Sort, "cursor": &o.Cursor,
+		"sort": &o.Sort, "cursor": &o.Cursor, "timezone": &o.Timezone,
 	} {
 		if *dst, _, err = getString(a, name); err != nil {
 			return nil, err
@@ -320,6 +368,14 @@ func deleteTask(ctx context.Context, st *taskstore.Store, user string, a args) (
 	return st.Delete(ctx, user, id)
 }
 
+func restoreTask(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
+	id, err := requireTaskID(a)
+	if err != nil {
+		return nil, err
+	}
+	return st.Restore(ctx, user, id)
+}
+
 // updateTask tells a field left out (keep it) from a field given as null (clear it).
 func updateTask(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
 	id, err := requireTaskID(a)
@@ -330,6 +386,9 @@ func updateTask(ctx context.Context, st *taskstore.Store, user string, a args) (
 		return nil, argErrorf("title cannot be cleared: give a new title or leave it out")
 	}
 	var c taskstore.Changes
+	if c.Timezone, _, err = getString(a, "timezone"); err != nil {
+		return nil, err
+	}
 	cleared := map[string]string{"title": "", "description": "", "priority": "none"}
 	for name, dst := range map[string]**string{"title": &c.Title, "description": &c.Description, "priority": &c.Priority} {
 		v, ok, err := getString(a, name)
@@ -355,6 +414,16 @@ func updateTask(ctx context.Context, st *taskstore.Store, user string, a args) (
 		c.SetDue = true // with a null due, c.Due stays nil: the due date is removed
 		if c.Due, err = getDue(a, "due"); err != nil {
 			return nil, err
+		}
+	}
+	if a.present("repeat") {
+		c.SetRepeat = true // with a null repeat, c.Repeat stays nil: the task stops repeating
+		repeat, ok, err := getString(a, "repeat")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			c.Repeat = &repeat
 		}
 	}
 	return st.Update(ctx, user, id, c)

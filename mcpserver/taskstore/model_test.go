@@ -42,10 +42,10 @@ func TestOverdueInEachUsersZone(t *testing.T) {
 	ctx := context.Background()
 	zones := map[string]string{"kiri": "Pacific/Kiritimati", "pago": "Pacific/Pago_Pago"}
 	for user, zone := range zones {
-		mustAdd(t, s, user, NewTask{Title: "due 14th", Due: due(t, "2026-06-14"), Timezone: zone})   // 1
-		mustAdd(t, s, user, NewTask{Title: "due 15th", Due: due(t, "2026-06-15")})                   // 2
-		mustAdd(t, s, user, NewTask{Title: "due 16th", Due: due(t, "2026-06-16")})                   // 3
-		mustAdd(t, s, user, NewTask{Title: "due 10:00Z", Due: due(t, "2026-06-15T10:00:00Z")})       // 4
+		mustAdd(t, s, user, NewTask{Title: "due 14th", Due: due(t, "2026-06-14"), Timezone: zone})  // 1
+		mustAdd(t, s, user, NewTask{Title: "due 15th", Due: due(t, "2026-06-15")})                  // 2
+		mustAdd(t, s, user, NewTask{Title: "due 16th", Due: due(t, "2026-06-16")})                  // 3
+		mustAdd(t, s, user, NewTask{Title: "due 10:00Z", Due: due(t, "2026-06-15T10:00:00Z")})      // 4
 		mustAdd(t, s, user, NewTask{Title: "due 16th 13:00Z", Due: due(t, "2026-06-16T13:00:00Z")}) // 5
 	}
 	yes := true
@@ -194,7 +194,10 @@ func TestRepeatAndZoneRefuseBadInput(t *testing.T) {
 		do   func() error
 		want string
 	}{
-		{"not a rule", func() error { _, err := s.Add(ctx, "alice", NewTask{Title: "x", Due: weekly.Due, Repeat: "every monday"}); return err }, "repeat must be an RFC 5545 RRULE"},
+		{"not a rule", func() error {
+			_, err := s.Add(ctx, "alice", NewTask{Title: "x", Due: weekly.Due, Repeat: "every monday"})
+			return err
+		}, "repeat must be an RFC 5545 RRULE"},
 		{"hourly", func() error {
 			_, err := s.Add(ctx, "alice", NewTask{Title: "x", Due: weekly.Due, Repeat: "FREQ=HOURLY"})
 			return err

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -27,6 +29,8 @@ type task struct {
 	Tags        []string `json:"tags"`
 	CreatedAt   string   `json:"created_at"`
 	UpdatedAt   string   `json:"updated_at"`
+	Repeat      *string  `json:"repeat"`
+	DeletedAt   *string  `json:"deleted_at"`
 }
 
 type page struct {
@@ -146,7 +150,11 @@ func TestResultsMatchOutputSchemas(t *testing.T) {
 		{"update_task", map[string]any{"task_id": 2, "due": "2026-12-24"}},
 		{"list_tasks", map[string]any{"limit": 1}},
 		{"list_tasks", map[string]any{}},
+		{"add_task", map[string]any{"title": "c", "due": "2026-03-02", "repeat": "FREQ=WEEKLY;BYDAY=MO", "timezone": "Europe/Berlin"}},
+		{"complete_task", map[string]any{"task_id": 3}},
 		{"delete_task", map[string]any{"task_id": 1}},
+		{"list_tasks", map[string]any{"status": "deleted"}},
+		{"restore_task", map[string]any{"task_id": 1}},
 	}
 	for _, tc := range calls {
 		res := call(t, c, tc.tool, tc.args)
@@ -196,6 +204,17 @@ func TestToolErrors(t *testing.T) {
 		{"update_task", map[string]any{"task_id": 1}, "nothing to change"},
 		{"update_task", map[string]any{"task_id": 1, "title": nil}, "title cannot be cleared"},
 		{"update_task", map[string]any{"task_id": 1, "tags": []int{1}}, "tags must be an array of strings"},
+		{"add_task", map[string]any{"title": "x", "due": "2026-03-02", "repeat": "every monday"}, "repeat must be an RFC 5545 RRULE"},
+		{"add_task", map[string]any{"title": "x", "due": "2026-03-02", "repeat": "FREQ=MINUTELY"}, "FREQ=MINUTELY is not supported"},
+		{"add_task", map[string]any{"title": "x", "repeat": "FREQ=WEEKLY;BYDAY=MO"}, "repeat needs a due date"},
+		{"add_task", map[string]any{"title": "x", "repeat": 7}, "repeat must be a string"},
+		{"add_task", map[string]any{"title": "x", "timezone": "Mars/Base"}, `timezone must be an IANA time zone name`},
+		{"list_tasks", map[string]any{"timezone": "Local"}, `timezone must be an IANA time zone name`},
+		{"update_task", map[string]any{"task_id": 1, "repeat": "FREQ=DAILY"}, "a repeating task needs a due date"},
+		{"update_task", map[string]any{"task_id": 1, "title": "y", "timezone": "UTC+3"}, "timezone must be an IANA time zone name"},
+		{"restore_task", map[string]any{"task_id": 1}, "task 1 is not in the trash"},
+		{"restore_task", map[string]any{"task_id": 9}, "task 9 is not in the trash"},
+		{"restore_task", map[string]any{}, "task_id is required"},
 	} {
 		t.Run(tc.tool+"/"+tc.want, func(t *testing.T) {
 			msg := toolError(t, call(t, c, tc.tool, tc.args))
@@ -205,7 +224,7 @@ func TestToolErrors(t *testing.T) {
 		})
 	}
 	// None of the failures above changed anything.
-	if l := list(t, c, nil); len(l.Tasks) != 1 || l.Tasks[0].Title != "exists" {
+	if l := list(t, c, nil); len(l.Tasks) != 1 || l.Tasks[0].Title != "exists" || l.Tasks[0].Repeat != nil || l.Tasks[0].Due != nil {
 		t.Errorf("failed calls changed data: %+v", l)
 	}
 }
@@ -285,5 +304,86 @@ func TestListPagesThroughTools(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int64{4, 3, 2, 1, 5}, got); diff != "" {
 		t.Errorf("pages by priority (-want +got):\n%s", diff)
+	}
+}
+
+// TestTaskModelThroughTools: "every Monday" in the user's zone, completed and moved on;
+// deleted by mistake and restored with its number; over MCP.
+func TestTaskModelThroughTools(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServer(t, nil), "alice")
+	weekly := add(t, c, map[string]any{"title": "Water the plants", "due": "2026-03-02", "repeat": "FREQ=WEEKLY;BYDAY=MO", "timezone": "Pacific/Auckland"})
+	if weekly.Due == nil || *weekly.Due != "2026-03-02" || weekly.Repeat == nil || *weekly.Repeat != "FREQ=WEEKLY;BYDAY=MO" {
+		t.Fatalf("add_task: %+v", weekly)
+	}
+	var done task
+	success(t, call(t, c, "complete_task", map[string]any{"task_id": weekly.TaskID}), &done)
+	// Completed long after 2 March: the next Monday from today in Auckland, still task 1.
+	next, err := time.Parse(time.DateOnly, *done.Due)
+	if err != nil || done.Completed || done.TaskID != 1 || next.Weekday() != time.Monday {
+		t.Fatalf("complete_task on a weekly task: %+v (%v)", done, err)
+	}
+	today := time.Now().In(mustZone(t, "Pacific/Auckland")).Format(time.DateOnly)
+	if *done.Due < today || next.Sub(mustDate(t, today)) >= 7*24*time.Hour {
+		t.Errorf("next due %s is not the first Monday from today (%s)", *done.Due, today)
+	}
+	if l := list(t, c, map[string]any{"overdue": true}); len(l.Tasks) != 0 {
+		t.Errorf("overdue after completing: %+v", l.Tasks)
+	}
+
+	var del struct {
+		Deleted         bool   `json:"deleted"`
+		RestorableUntil string `json:"restorable_until"`
+	}
+	success(t, call(t, c, "delete_task", map[string]any{"task_id": 1}), &del)
+	if !del.Deleted || del.RestorableUntil == "" {
+		t.Errorf("delete_task: %+v", del)
+	}
+	if l := list(t, c, nil); len(l.Tasks) != 0 {
+		t.Errorf("deleted task still listed: %+v", l.Tasks)
+	}
+	if l := list(t, c, map[string]any{"status": "deleted"}); len(l.Tasks) != 1 || l.Tasks[0].DeletedAt == nil {
+		t.Errorf("trash: %+v", l.Tasks)
+	}
+	var back task
+	success(t, call(t, c, "restore_task", map[string]any{"task_id": 1}), &back)
+	if back.TaskID != 1 || back.Title != "Water the plants" || back.Due == nil || *back.Due != *done.Due || back.DeletedAt != nil {
+		t.Errorf("restore_task: %+v", back)
+	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func mustDate(t *testing.T, s string) time.Time {
+	t.Helper()
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestDatabaseDownIsRetryable: when PostgreSQL cannot be reached, a tool call fails as a
+// request (a JSON-RPC error the client may retry), not as a tool result for the model.
+func TestDatabaseDownIsRetryable(t *testing.T) {
+	t.Parallel()
+	down, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=2&sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	c := connect(t, newServer(t, func(cfg *tasktools.Config) { cfg.Pool = down }), "alice")
+	for tool, args := range map[string]map[string]any{"list_tasks": nil, "add_task": {"title": "x"}, "complete_task": {"task_id": 1}} {
+		res, err := c.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: tool, Arguments: args}})
+		if err == nil || !strings.Contains(err.Error(), "unavailable") || strings.Contains(err.Error(), "127.0.0.1") {
+			t.Errorf("%s with the database down: result %+v, error %v; want a protocol error saying unavailable, without details", tool, res, err)
+		}
 	}
 }

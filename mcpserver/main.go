@@ -29,6 +29,7 @@ import (
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/healthcheck"
 	"github.com/taskwire/taskwire/internal/obs"
+	"github.com/taskwire/taskwire/mcpserver/taskstore"
 	"github.com/taskwire/taskwire/mcpserver/tasktools"
 )
 
@@ -143,6 +144,7 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if verifier != nil && ac.Audience == "" {
 		logger.WarnContext(ctx, "MCP_AUDIENCE is not set: tokens are accepted whatever their audience; set it to this server's public /mcp URL")
 	}
+	go taskstore.New(pool).RunPurger(ctx, time.Hour, logger) // erases trash older than 30 days
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +386,43 @@ func TestIsUnavailable(t *testing.T) {
 		if got := IsUnavailable(tc.err); got != tc.want {
 			t.Errorf("%s: IsUnavailable(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
 		}
+	}
+}
+
+// RunPurger purges at once when it starts, and returns when its context ends.
+func TestRunPurger(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	s := New(pool)
+	ctx, cancel := context.WithCancel(context.Background())
+	mustAdd(t, s, "alice", NewTask{Title: "old"})
+	if _, err := s.Delete(ctx, "alice", 1); err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return time.Now().Add(TrashDays*24*time.Hour + time.Minute) }
+	stopped := make(chan struct{})
+	go func() {
+		s.RunPurger(ctx, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		close(stopped)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM tasks`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the purger did not erase the expired task within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunPurger did not return after its context ended")
 	}
 }

@@ -112,7 +112,7 @@ func TestStdio(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	alice, stderr := stdioClient(t, []string{"DATABASE_URL=" + dbURL, "TASKWIRE_USER="}, "--user", "alice")
 	tools, err := alice.ListTools(context.Background(), mcp.ListToolsRequest{})
-	if err != nil || len(tools.Tools) != 5 {
+	if err != nil || len(tools.Tools) != 6 {
 		t.Fatalf("tools/list over stdio: %d tools, %v", len(tools.Tools), err)
 	}
 	got := callTool(t, alice, "add_task", map[string]any{"title": "Buy groceries"})

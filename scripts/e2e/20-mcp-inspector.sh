@@ -32,7 +32,7 @@ inspect --method tools/list --header "Authorization: Bearer $TOKEN" >"$E2E_TMP/l
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const names = (r.tools || []).map(t => t.name).sort().join(",");
-  const want = "add_task,complete_task,delete_task,list_tasks,update_task";
+  const want = "add_task,complete_task,delete_task,list_tasks,restore_task,update_task";
   if (names !== want) { console.error(`tools: ${names}, want ${want}`); process.exit(1); }
   const list = r.tools.find(t => t.name === "list_tasks");
   if (list.annotations.readOnlyHint !== true || list.annotations.openWorldHint !== false) {

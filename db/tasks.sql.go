@@ -581,7 +581,8 @@ WITH previous AS (
     SELECT coalesce((SELECT s.timezone FROM user_settings s WHERE s.user_id = $2), 'UTC') AS timezone
 ), saved AS (
     INSERT INTO user_settings AS s (user_id, timezone)
-    VALUES ($2, $1)
+    SELECT $2, $1
+    WHERE (now() AT TIME ZONE $1::text) IS NOT NULL
     ON CONFLICT (user_id) DO UPDATE SET timezone = excluded.timezone, updated_at = now()
     WHERE s.timezone <> excluded.timezone
 )
@@ -599,7 +600,8 @@ type SetUserTimezoneParams struct {
 
 // Remembers the user's zone and, when it differs from the one in force (UTC without a row),
 // moves every date-only due to the start of its day in the new zone, in the same statement.
-// An unchanged zone writes nothing.
+// An unchanged zone writes nothing. The zone is also tried on PostgreSQL's own copy of the
+// zone rules (error 22023 if it lacks it), so that no name is stored that it cannot apply.
 func (q *Queries) SetUserTimezone(ctx context.Context, arg SetUserTimezoneParams) (int64, error) {
 	result, err := q.db.Exec(ctx, setUserTimezone, arg.Timezone, arg.UserID)
 	if err != nil {

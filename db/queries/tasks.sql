@@ -108,12 +108,14 @@ SELECT timezone FROM user_settings WHERE user_id = $1;
 -- name: SetUserTimezone :execrows
 -- Remembers the user's zone and, when it differs from the one in force (UTC without a row),
 -- moves every date-only due to the start of its day in the new zone, in the same statement.
--- An unchanged zone writes nothing.
+-- An unchanged zone writes nothing. The zone is also tried on PostgreSQL's own copy of the
+-- zone rules (error 22023 if it lacks it), so that no name is stored that it cannot apply.
 WITH previous AS (
     SELECT coalesce((SELECT s.timezone FROM user_settings s WHERE s.user_id = sqlc.arg(user_id)), 'UTC') AS timezone
 ), saved AS (
     INSERT INTO user_settings AS s (user_id, timezone)
-    VALUES (sqlc.arg(user_id), sqlc.arg(timezone))
+    SELECT sqlc.arg(user_id), sqlc.arg(timezone)
+    WHERE (now() AT TIME ZONE sqlc.arg(timezone)::text) IS NOT NULL
     ON CONFLICT (user_id) DO UPDATE SET timezone = excluded.timezone, updated_at = now()
     WHERE s.timezone <> excluded.timezone
 )

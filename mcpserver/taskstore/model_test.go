@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/pgtest"
 )
 
@@ -251,6 +252,12 @@ func TestRepeatAndZoneRefuseBadInput(t *testing.T) {
 	}
 	if _, err := s.q.GetUserTimezone(ctx, "alice"); err == nil {
 		t.Errorf("a refused zone was stored")
+	}
+	// A name PostgreSQL's zone rules lack is refused by the database too, which the store
+	// answers like any unknown zone.
+	var pgErr *pgconn.PgError
+	if _, err := s.q.SetUserTimezone(ctx, db.SetUserTimezoneParams{UserID: "alice", Timezone: "Mars/Olympus"}); !errors.As(err, &pgErr) || pgErr.Code != "22023" {
+		t.Errorf("storing an unknown zone: %v, want SQLSTATE 22023", err)
 	}
 	// A rule is stored in one form; null stops the repeating.
 	got, err := s.Update(ctx, "alice", weekly.TaskID, Changes{SetRepeat: true, Repeat: str(" rrule:freq=monthly; bymonthday=-1 ")})

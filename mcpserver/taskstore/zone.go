@@ -2,11 +2,14 @@ package taskstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // zone rules inside the binary: a slim container may have no /usr/share/zoneinfo
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/taskwire/taskwire/db"
 )
@@ -18,19 +21,22 @@ const MaxTimezone = 64
 // so it is bounded by that database.
 type zones struct{ m sync.Map }
 
+func badZone(field, name string) error {
+	return invalidf("%s must be an IANA time zone name such as Europe/Berlin, America/New_York or UTC, got %q", field, name)
+}
+
 // load validates an IANA zone name and returns the zone; field names the argument in the
 // error. "Local" (the server's zone) is refused: it would mean a different day per server.
 func (z *zones) load(field, name string) (*time.Location, error) {
 	if loc, ok := z.m.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
-	bad := invalidf("%s must be an IANA time zone name such as Europe/Berlin, America/New_York or UTC, got %q", field, name)
 	if name == "" || name == "Local" || len(name) > MaxTimezone || strings.TrimSpace(name) != name {
-		return nil, bad
+		return nil, badZone(field, name)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, bad
+		return nil, badZone(field, name)
 	}
 	z.m.Store(name, loc)
 	return loc, nil
@@ -45,7 +51,12 @@ func (s *Store) zoneFor(ctx context.Context, user, name string, need bool) (*tim
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.q.SetUserTimezone(ctx, db.SetUserTimezoneParams{UserID: user, Timezone: name}); err != nil {
+		_, err = s.q.SetUserTimezone(ctx, db.SetUserTimezoneParams{UserID: user, Timezone: name})
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "22023" {
+			return nil, badZone("timezone", name) // invalid_parameter_value: a zone PostgreSQL's rules lack
+		}
+		if err != nil {
 			return nil, fmt.Errorf("save time zone of %s: %w", user, err)
 		}
 		return loc, nil

@@ -90,18 +90,28 @@ func sortKey(sort string, r db.Task) string {
 		if r.DueAt == nil {
 			return noDueKey
 		}
-		return r.DueAt.UTC().Format(dueKeyLayout)
+		return dueKey(*r.DueAt)
 	case "priority":
 		return strconv.Itoa(int(r.PriorityRank))
 	}
 	return ""
 }
 
+// dueKey writes a due instant the way PostgreSQL reads it back exactly. The start of
+// 0001-01-01 east of UTC is in the year before 1, which PostgreSQL writes as 1 BC.
+func dueKey(t time.Time) string {
+	t = t.UTC()
+	if t.Year() >= 1 {
+		return t.Format(dueKeyLayout)
+	}
+	return fmt.Sprintf("%04d%s BC", 1-t.Year(), t.Format(dueKeyLayout)[4:])
+}
+
 // validKey keeps a forged cursor from reaching the database as a value it cannot read.
 func validKey(sort, key string) bool {
 	switch sort {
 	case "due":
-		_, err := time.Parse(dueKeyLayout, key)
+		_, err := time.Parse(dueKeyLayout, strings.TrimSuffix(key, " BC"))
 		return key == noDueKey || err == nil
 	case "priority":
 		n, err := strconv.Atoi(key)

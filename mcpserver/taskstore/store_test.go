@@ -172,7 +172,7 @@ func TestParseDue(t *testing.T) {
 			t.Errorf("ParseDue(%q) = %v, %v; want %s", tc.in, d, err, tc.want)
 		}
 	}
-	for _, in := range []string{"", "tomorrow", "2026-13-01", "2026-02-30", "2026-12-01 15:00", "01/12/2026"} {
+	for _, in := range []string{"", "tomorrow", "2026-13-01", "2026-02-30", "2026-12-01 15:00", "01/12/2026", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"} {
 		if _, err := ParseDue("due", in); !IsKind(err, Invalid) || !strings.Contains(err.Error(), "due must be a date YYYY-MM-DD or an RFC 3339 time") {
 			t.Errorf("ParseDue(%q) error = %v, want Invalid", in, err)
 		}
@@ -439,5 +439,17 @@ func TestExtremeDueDates(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int64{2, 3, 1}, ids(page.Tasks)); diff != "" {
 		t.Errorf("sorted by due (-want +got):\n%s", diff)
+	}
+	// East of UTC, 0001-01-01 starts in 1 BC: paging past it must still work.
+	mustAdd(t, s, "east", NewTask{Title: "first", Due: due(t, "0001-01-01"), Timezone: "Asia/Tokyo"})
+	mustAdd(t, s, "east", NewTask{Title: "second", Due: due(t, "0001-01-02")})
+	one := 1
+	first, err := s.List(context.Background(), "east", ListOptions{Sort: "due", Limit: &one})
+	if err != nil || first.NextCursor == "" {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	next, err := s.List(context.Background(), "east", ListOptions{Sort: "due", Limit: &one, Cursor: first.NextCursor})
+	if err != nil || len(next.Tasks) != 1 || next.Tasks[0].Title != "second" {
+		t.Errorf("page after a due in 1 BC: %+v, %v", next, err)
 	}
 }

@@ -61,7 +61,8 @@ func ParseDue(field, s string) (Due, error) {
 	if d, err := time.Parse(dateLayout, s); err == nil {
 		return Due{At: d}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
+	// An instant is shown back in UTC, so it must have a four-digit year there too.
+	if t, err := time.Parse(time.RFC3339, s); err == nil && t.UTC().Year() >= 1 && t.UTC().Year() <= 9999 {
 		return Due{At: t.UTC(), HasTime: true}, nil
 	}
 	return Due{}, invalidf("%s must be a date YYYY-MM-DD or an RFC 3339 time such as 2026-12-01T15:00:00Z, got %q", field, s)

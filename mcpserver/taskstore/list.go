@@ -127,6 +127,14 @@ func (s *Store) List(ctx context.Context, user string, o ListOptions) (Page, err
 	if err != nil {
 		return Page{}, err
 	}
+	var after *cursor
+	if o.Cursor != "" {
+		c, err := decodeCursor(o.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		after = &c
+	}
 	// Whole days and "today" are the user's: only lists that judge dates read the zone.
 	needZone := o.Overdue != nil || (o.DueBefore != nil && !o.DueBefore.HasTime) || (o.DueAfter != nil && !o.DueAfter.HasTime)
 	loc, err := s.zoneFor(ctx, user, o.Timezone, needZone)
@@ -135,15 +143,11 @@ func (s *Store) List(ctx context.Context, user string, o ListOptions) (Page, err
 	}
 	setDateBounds(&p, o, loc)
 	fingerprint := filterFingerprint(sort, p)
-	if o.Cursor != "" {
-		c, err := decodeCursor(o.Cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		if c.Sort != sort || c.Filter != fingerprint {
+	if after != nil {
+		if after.Sort != sort || after.Filter != fingerprint {
 			return Page{}, errBadCursor
 		}
-		p.AfterKey, p.AfterTaskID = c.Key, c.TaskID
+		p.AfterKey, p.AfterTaskID = after.Key, after.TaskID
 	}
 	limit := int(p.RowLimit)
 	p.RowLimit++ // one more row tells whether another page exists

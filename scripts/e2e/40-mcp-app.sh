@@ -16,14 +16,11 @@ CACHE=$E2E_CACHE/mcp-app
 ARTIFACTS=$E2E_ROOT/test-artifacts/mcp-app
 CHROMIUM=/usr/bin/chromium
 
-apt_install() {
-  [ "$(id -u)" = 0 ] || e2e_fail "$* missing; install it (Debian: apt-get install $*)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-[ -x "$CHROMIUM" ] || apt_install chromium
-command -v npm >/dev/null || apt_install nodejs npm
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || e2e_setup_node
+if [ ! -x "$CHROMIUM" ]; then
+  [ "$(id -u)" = 0 ] || e2e_fail "chromium is missing; install it (Debian: apt-get install chromium)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+e2e_setup_node
 
 # The exact versions of the lockfile, installed once into the cache.
 if ! cmp -s "$APP_DIR/package-lock.json" "$CACHE/package-lock.json" || [ ! -d "$CACHE/node_modules" ]; then

@@ -23,11 +23,11 @@ import (
 // without the extension see the same tools and results as before; only tools/list gains
 // _meta. docs/mcp-app.md describes the protocol as this file follows it.
 
-// AppExtension is the extension identifier advertised in the server capabilities.
-const AppExtension = "io.modelcontextprotocol/ui"
+// appExtension is the extension identifier advertised in the server capabilities.
+const appExtension = "io.modelcontextprotocol/ui"
 
-// AppMIMEType marks a resource as an MCP App's HTML.
-const AppMIMEType = "text/html;profile=mcp-app"
+// appMIMEType marks a resource as an MCP App's HTML.
+const appMIMEType = "text/html;profile=mcp-app"
 
 // appCacheTTL is how long hosts may reuse a resources/read answer. The URI names the
 // content's hash, so an answer for it never goes stale.
@@ -85,14 +85,14 @@ func appToolMeta(output schema) *mcp.Meta {
 // that NewMCPServer's own option list stays about the tools; taskwire advertises no other
 // extension, which WithExtensions would replace.
 func addApp(s *server.MCPServer) {
-	server.WithExtensions(map[string]any{AppExtension: map[string]any{"mimeTypes": []string{AppMIMEType}}})(s)
+	server.WithExtensions(map[string]any{appExtension: map[string]any{"mimeTypes": []string{appMIMEType}}})(s)
 	server.WithMethodCacheHints(mcp.MethodResourcesRead, appCacheTTL.Milliseconds(), mcp.CacheScopePublic)(s)
 	s.AddResource(mcp.Resource{
 		URI:         AppURI,
 		Name:        "task-list",
 		Title:       "Task list",
 		Description: "An interactive list of the user's tasks: tick, rename and delete them in place.",
-		MIMEType:    AppMIMEType,
+		MIMEType:    appMIMEType,
 		Meta:        mcp.NewMetaFromMap(appResourceMeta()),
 	}, readApp)
 }
@@ -100,7 +100,7 @@ func addApp(s *server.MCPServer) {
 func readApp(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	return []mcp.ResourceContents{mcp.TextResourceContents{
 		URI:      req.Params.URI,
-		MIMEType: AppMIMEType,
+		MIMEType: appMIMEType,
 		Text:     appHTML,
 		Meta:     appResourceMeta(),
 	}}, nil

@@ -42,6 +42,7 @@ function withCsp(html, csp) {
 async function main() {
   const params = new URLSearchParams(location.search);
   const theme = params.get('theme') === 'dark' ? 'dark' : 'light';
+  const toolName = params.get('tool') || 'list_tasks';
   const toolArgs = JSON.parse(params.get('args') || '{}');
   document.documentElement.dataset.theme = theme;
 
@@ -51,9 +52,9 @@ async function main() {
   await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', location.href)));
 
   const { tools } = await client.listTools();
-  const tool = tools.find((t) => t.name === 'list_tasks');
+  const tool = tools.find((t) => t.name === toolName);
   const uri = tool && getToolUiResourceUri(tool);
-  if (!uri) throw new Error('list_tasks has no _meta.ui.resourceUri');
+  if (!uri) throw new Error(`${toolName} has no _meta.ui.resourceUri`);
   const read = await client.readResource({ uri });
   const content = read.contents[0];
   state.resource = { uri, mimeType: content.mimeType, meta: content._meta || null, listed: (await client.listResources()).resources };
@@ -86,7 +87,7 @@ async function main() {
   bridge.oninitialized = async () => {
     try {
       await bridge.sendToolInput({ arguments: toolArgs });
-      await bridge.sendToolResult(await client.callTool({ name: 'list_tasks', arguments: toolArgs }));
+      await bridge.sendToolResult(await client.callTool({ name: toolName, arguments: toolArgs }));
       state.ready = true;
     } catch (err) {
       state.error = String(err);

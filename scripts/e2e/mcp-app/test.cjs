@@ -248,6 +248,15 @@ async function main() {
     await until('the new title in mcpserver', async () => (await verifier.task(seeded['Call mom'])).title === 'Call mom tonight');
     await row('Call mom tonight').waitFor();
 
+    step('an empty title is refused in the app, without a call');
+    const before = (await page.evaluate(() => window.host.calls)).length;
+    await row('Book dentist').getByRole('button', { name: /Rename/ }).click();
+    await input.fill('   ');
+    await input.press('Enter');
+    await until('a notice about the title', async () => /needs a title/.test(await app.locator('#notice').textContent()));
+    if ((await page.evaluate(() => window.host.calls)).length !== before) throw new Error('an empty title was sent');
+    await input.press('Escape');
+
     step('start renaming "File taxes", then Escape: nothing changes');
     await row('File taxes').getByRole('button', { name: /Rename/ }).click();
     await input.fill('zzz');
@@ -292,6 +301,19 @@ async function main() {
     bad = await contrastProblems(app);
     if (bad.length) throw new Error(`contrast below AA (dark): ${bad.join('; ')}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dark.png') });
+
+    step('one task: the result of add_task is a single row that can be ticked');
+    const single = encodeURIComponent(JSON.stringify({ title: 'Plan the trip', due: isoDate(7) }));
+    await page.goto(`${hostURL}?theme=light&tool=add_task&args=${single}`, { waitUntil: 'domcontentloaded' });
+    await until('the host to hand the app its result', () => page.evaluate(() => window.host.ready));
+    await until('one row', async () => (await app.locator('li.task').count()) === 1);
+    const heading = await app.locator('#heading').textContent();
+    const planned = (await verifier.tasks()).find((t) => t.title === 'Plan the trip');
+    if (!planned || heading !== `Task ${planned.task_id}`) throw new Error(`single view heading ${heading}`);
+    await box('Plan the trip').click();
+    await until('Plan the trip done in mcpserver', async () => (await verifier.task(planned.task_id)).completed === true);
+    await until('Plan the trip ticked in the app', () => box('Plan the trip').isChecked());
+    await page.screenshot({ path: path.join(ARTIFACTS, 'single.png') });
 
     if (blocked.length) throw new Error(`requests left loopback: ${blocked.join(', ')}`);
     if (problems.length) throw new Error(problems.join('\n'));

@@ -101,6 +101,9 @@ async function main() {
     state.calls.push(callParams);
     return forward(callParams, extra);
   };
+  // showResult hands the app a result that no call produced, to draw fields the server
+  // may send (such as repeat) without depending on them.
+  state.showResult = (result) => bridge.sendToolResult(result);
   state.setTheme = (next) => {
     document.documentElement.dataset.theme = next;
     bridge.setHostContext({ ...hostContext, theme: next });

@@ -315,6 +315,15 @@ async function main() {
     await until('Plan the trip ticked in the app', () => box('Plan the trip').isChecked());
     await page.screenshot({ path: path.join(ARTIFACTS, 'single.png') });
 
+    step('fields the result carries: a repeat rule, and a deleted task');
+    const shown = { ...(await verifier.task(planned.task_id)), completed: false, repeat: 'FREQ=WEEKLY;INTERVAL=2' };
+    await page.evaluate((task) => window.host.showResult({ content: [{ type: 'text', text: JSON.stringify(task) }], structuredContent: task }), shown);
+    await until('the repeat badge', async () => /Every 2 weeks/.test(await row('Plan the trip').locator('.meta').textContent()));
+    await page.evaluate((id) => window.host.showResult({ content: [{ type: 'text', text: '{}' }],
+      structuredContent: { task_id: id, title: 'Plan the trip', deleted: true } }), planned.task_id);
+    await until('the deleted view', async () => (await app.locator('li.task').textContent()) === 'Deleted: Plan the trip');
+    if (await app.locator('li.task button, li.task input').count()) throw new Error('a deleted task still has controls');
+
     if (blocked.length) throw new Error(`requests left loopback: ${blocked.join(', ')}`);
     if (problems.length) throw new Error(problems.join('\n'));
     step('ok');

@@ -70,6 +70,7 @@ func (s spec) tool() mcp.Tool {
 			IdempotentHint:  mcp.ToBoolPtr(s.idempotent),
 			OpenWorldHint:   mcp.ToBoolPtr(false),
 		},
+		Meta: appToolMeta(s.output), // app.go: the task-list MCP App draws this tool's results
 	}
 }
 
@@ -218,6 +219,7 @@ func NewMCPServer(st *taskstore.Store, logger *slog.Logger, version string, metr
 		tools[i] = server.ServerTool{Tool: sp.tool(), Handler: sp.handler(st, logger, metrics)}
 	}
 	s.AddTools(tools...)
+	addApp(s) // app.go: the task-list MCP App
 	return s
 }
 

@@ -115,7 +115,10 @@ func (a *Agent) act(ctx context.Context, turn *chatkit.Turn) (actionResult, erro
 	case called && res.IsError:
 		// Most often a stale widget: the task was deleted or changed elsewhere. Nothing was
 		// changed; the widget is redrawn from the fresh state below.
-		out.notice = res.ForModel()
+		out.notice = res.Text
+		if out.notice == "" {
+			out.notice = res.ForModel()
+		}
 		if st.List == nil {
 			st.Tasks = withoutTask(st.Tasks, p.TaskID)
 		}

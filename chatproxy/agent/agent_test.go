@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -441,6 +442,10 @@ func TestParallelAndMultiStep(t *testing.T) {
 	}
 	if got := effects(events); !slices.EqualFunc(got, [][]float64{{2}}, slices.Equal) {
 		t.Errorf("tasks.changed = %v, want [[2]] (listing changes nothing)", got)
+	}
+	// One widget: the list, showing task 2 as the turn left it.
+	if got := checkedRows(widgetOf(t, events)); !maps.Equal(got, map[string]bool{"task-1": false, "task-2": true}) {
+		t.Errorf("widget checkboxes = %v, want task 2 ticked", got)
 	}
 	rows := st.taskRows(t)
 	if !rows[1].Completed || rows[0].Completed {

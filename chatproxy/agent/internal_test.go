@@ -148,3 +148,46 @@ func TestWorkflowTitles(t *testing.T) {
 		}
 	}
 }
+
+// TestWithDefault: the browser's zone goes into a call only where the model left it out.
+func TestWithDefault(t *testing.T) {
+	tests := []struct{ args, want string }{
+		{`{"title":"x"}`, `{"timezone":"Europe/Paris","title":"x"}`},
+		{``, `{"timezone":"Europe/Paris"}`},
+		{`{}`, `{"timezone":"Europe/Paris"}`},
+		{`{"timezone":null}`, `{"timezone":"Europe/Paris"}`},
+		{`{"timezone":"Asia/Tokyo"}`, `{"timezone":"Asia/Tokyo"}`},
+		{`[1]`, `[1]`},     // not an object: mcpserver refuses it as the model sent it
+		{`{bad`, `{bad`},
+	}
+	for _, tt := range tests {
+		if got := withDefault(tt.args, "timezone", "Europe/Paris"); got != tt.want {
+			t.Errorf("withDefault(%s) = %s, want %s", tt.args, got, tt.want)
+		}
+	}
+}
+
+// TestOffers: an action counts only when the stored tree has a control with the same type
+// and payload (key order and number spelling aside).
+func TestOffers(t *testing.T) {
+	tree, _ := renderWidget(widgetState{List: json.RawMessage(`{}`), Tasks: []widgetTask{{TaskID: 3, Title: "Buy milk"}}}, false)
+	tests := []struct {
+		typ, payload string
+		want         bool
+	}{
+		{ActionComplete, `{"task_id":3,"completed":true}`, true},
+		{ActionComplete, `{"completed":true,"task_id":3.0}`, true},
+		{ActionComplete, `{"task_id":3,"completed":false}`, false},
+		{ActionComplete, `{"task_id":3}`, false},
+		{ActionDelete, `{"task_id":3}`, true},
+		{ActionDelete, `{"task_id":3,"extra":1}`, false},
+		{ActionDeleteConfirm, `{"task_id":3}`, false},
+		{ActionDelete, `not json`, false},
+		{"", ``, false},
+	}
+	for _, tt := range tests {
+		if got := offers(tree, chatkit.Action{Type: tt.typ, Payload: json.RawMessage(tt.payload)}); got != tt.want {
+			t.Errorf("offers(%s %s) = %v, want %v", tt.typ, tt.payload, got, tt.want)
+		}
+	}
+}

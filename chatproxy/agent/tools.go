@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +68,11 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]llm.Message
 	msgs := make([]llm.Message, len(out))
 	var changed []int
 	var failed error
+	listed := len(r.widgets) // widgets of earlier steps, which this step's changes may outdate
 	for i, o := range out {
+		if o.taskID != nil && r.refreshListed(r.widgets[:listed], *o.taskID, o.rec.Structured) {
+			o.widget = nil // a list above already shows the change
+		}
 		if o.widget != nil {
 			r.widgets = append(r.widgets, o.widget)
 		}
@@ -159,6 +164,20 @@ func withDefault(args, key, value string) string {
 		return args
 	}
 	return string(b)
+}
+
+// refreshListed puts a changed task into the waiting list widgets that show it (a turn that
+// lists and then completes shows the list as it ends up) and reports whether any did.
+func (r *run) refreshListed(widgets []*widgetState, id int, structured json.RawMessage) bool {
+	shown := false
+	for _, st := range widgets {
+		if st.List == nil || !slices.ContainsFunc(st.Tasks, func(t widgetTask) bool { return t.TaskID == id }) {
+			continue
+		}
+		st.Tasks = updatedTasks(st.Tasks, id, structured)
+		shown = true
+	}
+	return shown
 }
 
 // showWidget adds a task widget for st, with the hidden item that keeps st for the

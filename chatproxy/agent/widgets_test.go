@@ -51,6 +51,19 @@ func rowsOf(widget map[string]any) map[string][]string {
 	return out
 }
 
+// checkedRows maps each task row of a widget to whether its checkbox is ticked.
+func checkedRows(widget map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, row := range widget["widget"].(map[string]any)["children"].([]any) {
+		for _, c := range row.(map[string]any)["children"].([]any) {
+			if c := c.(map[string]any); c["type"] == "Checkbox" {
+				out[c["name"].(string)] = c["defaultChecked"].(bool)
+			}
+		}
+	}
+	return out
+}
+
 func actionReq(typ, thread, item, action string, payload map[string]any) map[string]any {
 	return chatkittest.Req(typ, map[string]any{"thread_id": thread, "item_id": item, "action": map[string]any{"type": action, "payload": payload}})
 }

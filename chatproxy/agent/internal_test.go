@@ -157,7 +157,7 @@ func TestWithDefault(t *testing.T) {
 		{`{}`, `{"timezone":"Europe/Paris"}`},
 		{`{"timezone":null}`, `{"timezone":"Europe/Paris"}`},
 		{`{"timezone":"Asia/Tokyo"}`, `{"timezone":"Asia/Tokyo"}`},
-		{`[1]`, `[1]`},     // not an object: mcpserver refuses it as the model sent it
+		{`[1]`, `[1]`}, // not an object: mcpserver refuses it as the model sent it
 		{`{bad`, `{bad`},
 	}
 	for _, tt := range tests {

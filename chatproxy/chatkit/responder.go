@@ -15,8 +15,8 @@ import (
 // The contract:
 //   - Everything goes through s (Stream). It stores each item before its frame is sent
 //     (persist-before-send), hides hidden items from the wire, keeps the thread's title, and
-//     tracks pending assistant text so a stopped stream keeps what was already shown (§5.5).
-//     A responder never writes to the Store itself.
+//     tracks pending assistant text so a stopped stream keeps what was already shown
+//     (docs/chatkit-protocol.md §5.5). A responder never writes to the Store itself.
 //   - ctx is cancelled when the client disconnects (stop button, closed tab) or the thread's
 //     lock is lost; pass it to model and tool calls. After a disconnect the server stores
 //     the pending text and a hidden note for the model; Respond just returns.

@@ -453,28 +453,34 @@ func TestParallelAndMultiStep(t *testing.T) {
 	}
 }
 
-// TestToolError: a failing call goes back to the model as its result; the workflow says so and
-// nothing claims a change.
+// TestToolError: a failing call goes back to the model as its result; the workflow says so,
+// nothing claims a change and no widget is drawn (golden transcript).
 func TestToolError(t *testing.T) {
 	t.Parallel()
 	st := newStack(t, opts{},
 		llmtest.ToolCalls(call("complete_task", `{"task_id":999}`)),
 		llmtest.Text("There is no task 999."),
 	)
-	_, events := st.env.CreateThread(t, "alice", "complete task 999")
-	if e := errorEvents(events); len(e) > 0 {
-		t.Fatalf("a tool error must not end the turn: %v", e)
-	}
-	if got := taskTitles(t, events); !slices.Equal(got, []string{"Couldn't complete task 999"}) {
-		t.Errorf("workflow tasks = %q", got)
-	}
-	if got := effects(events); len(got) != 0 {
-		t.Errorf("tasks.changed after a failed call: %v", got)
-	}
+	var tr chatkittest.Transcript
+	tr.Exchange(t, st.env, "alice", chatkittest.Req("threads.create", map[string]any{"input": chatkittest.Input("complete task 999")}))
+	tr.Check(t, "tool_error", *update)
 	tm := toolMessages(st.streamed()[1])
 	if len(tm) != 1 || !strings.HasPrefix(tm[0].Content, "Error") || !strings.Contains(tm[0].Content, "999") {
 		t.Fatalf("the model did not get the error: %+v", tm)
 	}
+}
+
+// TestAddTaskTranscript: adding a task shows the workflow, a one-task widget, the answer,
+// tasks.changed and the title, in that order (golden transcript).
+func TestAddTaskTranscript(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, opts{},
+		llmtest.ToolCalls(call("add_task", `{"title":"Buy milk","due":"2026-03-15","priority":"high"}`)),
+		llmtest.Text("Added “Buy milk” for tomorrow."),
+	)
+	var tr chatkittest.Transcript
+	tr.Exchange(t, st.env, "alice", chatkittest.Req("threads.create", map[string]any{"input": chatkittest.Input("add buy milk for tomorrow, high priority")}))
+	tr.Check(t, "add_task", *update)
 }
 
 // TestStepLimit: a model that never stops calling tools is stopped with a clear message, and
@@ -547,15 +553,14 @@ func TestModelFaults(t *testing.T) {
 	}
 }
 
-// TestNoModel: without a model the turn ends with an error naming the variables to set.
+// TestNoModel: without a model the turn ends with an error naming the variables to set
+// (golden transcript).
 func TestNoModel(t *testing.T) {
 	t.Parallel()
 	st := newStack(t, opts{noModel: true})
-	_, events := st.env.CreateThread(t, "alice", "hello")
-	errs := errorEvents(events)
-	if len(errs) != 1 || !strings.Contains(errs[0]["message"].(string), "OPENAI_API_KEY") || errs[0]["allow_retry"] != false {
-		t.Fatalf("error events = %v, want one naming OPENAI_API_KEY", errs)
-	}
+	var tr chatkittest.Transcript
+	tr.Exchange(t, st.env, "alice", chatkittest.Req("threads.create", map[string]any{"input": chatkittest.Input("hello")}))
+	tr.Check(t, "no_model", *update)
 }
 
 // TestMCPServerDown: mcpserver unreachable at the start of a turn, then in the middle of one.

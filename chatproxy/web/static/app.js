@@ -166,7 +166,8 @@
       var again = list.querySelector('[data-focus-key="' + focused + '"]');
       if (again) again.focus();
     }
-    panelStatus(shown === 0
+    var deleting = Object.keys(pendingDeletes).length;
+    panelStatus(shown === 0 && deleting === 0
       ? 'No tasks yet. Ask the chat to add one.'
       : shown + (shown === 1 ? ' task' : ' tasks') + ', ' + open + ' open' + (more ? ' (showing the first page)' : '') + '.');
   }

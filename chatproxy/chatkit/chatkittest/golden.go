@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,9 +81,10 @@ func (tr *Transcript) Masked(v any) any {
 func (tr *Transcript) mask(v any, key string) any {
 	switch x := v.(type) {
 	case map[string]any:
+		// Keys in sorted order, as they are written, so ids are numbered the same every run.
 		out := make(map[string]any, len(x))
-		for k, child := range x {
-			out[k] = tr.mask(child, k)
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			out[k] = tr.mask(x[k], k)
 		}
 		return out
 	case []any:

@@ -110,6 +110,8 @@ type opts struct {
 	maxSteps int
 	budget   int
 	noModel  bool
+	// mcpURL, if set, is the MCP server the agent uses instead of the real mcpserver.
+	mcpURL string
 }
 
 func newStack(t *testing.T, o opts, script ...llmtest.Response) *stack {
@@ -144,7 +146,11 @@ func newStack(t *testing.T, o opts, script ...llmtest.Response) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.mcp, err = mcpclient.New(mcpclient.Config{URL: st.tasks.URL(), Tokens: tokens.Source(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	mcpURL := st.tasks.URL()
+	if o.mcpURL != "" {
+		mcpURL = o.mcpURL
+	}
+	st.mcp, err = mcpclient.New(mcpclient.Config{URL: mcpURL, Tokens: tokens.Source(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,6 +183,9 @@ func TestOffers(t *testing.T) {
 		{ActionDelete, `{"task_id":3,"extra":1}`, false},
 		{ActionDeleteConfirm, `{"task_id":3}`, false},
 		{ActionDelete, `not json`, false},
+		{ActionComplete, `{"task_id":3,"completed":true,"task-3":true}`, true}, // the checkbox's own value
+		{ActionDelete, `{"task_id":3,"task-3":true}`, false},                   // the button has no name
+		{ActionComplete, `{"task_id":3,"completed":true,"task-4":true}`, false},
 		{"", ``, false},
 	}
 	for _, tt := range tests {

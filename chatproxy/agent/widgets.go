@@ -245,10 +245,11 @@ var priorityColors = map[string]string{"high": "danger", "medium": "warning", "l
 
 // offers reports whether the widget tree holds a control whose action is a: same type and
 // the same payload. Actions are checked against what the server stored, never trusted from
-// the client.
+// the client. A client may add the control's own value under the control's name (as ChatKit
+// does for form fields); that key is ignored, since the payload already says what to do.
 func offers(widget json.RawMessage, a chatkit.Action) bool {
-	want, ok := canonical(a.Payload)
-	if !ok {
+	var payload any
+	if len(bytes.TrimSpace(a.Payload)) > 0 && json.Unmarshal(a.Payload, &payload) != nil {
 		return false
 	}
 	var tree any
@@ -260,16 +261,20 @@ func offers(widget json.RawMessage, a chatkit.Action) bool {
 	walk = func(v any) {
 		switch x := v.(type) {
 		case map[string]any:
-			for k, child := range x {
-				if k == "onChangeAction" || k == "onClickAction" {
-					if cfg, ok := child.(map[string]any); ok && cfg["type"] == a.Type {
-						if got, ok := canonicalValue(cfg["payload"]); ok && got == want {
-							found = true
-						}
-					}
+			for _, k := range []string{"onChangeAction", "onClickAction"} {
+				cfg, ok := x[k].(map[string]any)
+				if !ok || cfg["type"] != a.Type {
 					continue
 				}
-				walk(child)
+				name, _ := x["name"].(string)
+				want, ok1 := canonicalValue(cfg["payload"])
+				got, ok2 := canonicalValue(without(payload, name))
+				found = found || (ok1 && ok2 && want == got)
+			}
+			for k, child := range x {
+				if k != "onChangeAction" && k != "onClickAction" {
+					walk(child)
+				}
 			}
 		case []any:
 			for _, child := range x {
@@ -281,18 +286,25 @@ func offers(widget json.RawMessage, a chatkit.Action) bool {
 	return found
 }
 
-// canonical re-encodes a JSON document with sorted keys; empty or null means {}.
-func canonical(raw json.RawMessage) (string, bool) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return "{}", true
+// without is payload minus the key name, when payload is an object and name is set.
+func without(payload any, name string) any {
+	m, ok := payload.(map[string]any)
+	if !ok || name == "" {
+		return payload
 	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return "", false
+	if _, has := m[name]; !has {
+		return payload
 	}
-	return canonicalValue(v)
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != name {
+			out[k] = v
+		}
+	}
+	return out
 }
 
+// canonicalValue encodes a decoded JSON value with sorted keys; null means {}.
 func canonicalValue(v any) (string, bool) {
 	if v == nil {
 		return "{}", true

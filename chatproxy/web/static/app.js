@@ -386,7 +386,18 @@
 
   // ---- Widgets: the subset the server emits (ListView, ListViewItem, Checkbox, Badge, Button,
   // Text), plus plain containers. Labels come from the server and are set as text, never HTML.
-  function renderNode(node, act) {
+  // rowName is the task a row is about (its checkbox label), so that each row's buttons get a
+  // distinct accessible name ("Delete: buy milk"). Rows that are a question ("Delete ‘…’?")
+  // keep their plain button names, read right after the question.
+  function rowName(node) {
+    var kids = node.children || [];
+    for (var i = 0; i < kids.length; i++) {
+      if (kids[i].type === 'Checkbox' && kids[i].label) return kids[i].label;
+    }
+    return '';
+  }
+
+  function renderNode(node, act, row) {
     if (!node || typeof node !== 'object') return null;
     var el;
     switch (node.type) {
@@ -408,6 +419,7 @@
       case 'ListViewItem':
         el = document.createElement('li');
         el.className = 'w-item';
+        row = rowName(node);
         break;
       case 'Checkbox':
         el = document.createElement('label');
@@ -433,6 +445,7 @@
         el.type = 'button';
         el.className = 'btn-small w-btn' + (node.color === 'danger' ? ' btn-danger' : '') + (node.variant === 'outline' ? ' btn-quiet' : '');
         el.textContent = node.label || '';
+        if (row && node.label) el.setAttribute('aria-label', node.label + ': ' + row);
         el.disabled = Boolean(node.disabled);
         if (node.onClickAction) el.addEventListener('click', function () { act(node.onClickAction); });
         return el;
@@ -448,7 +461,7 @@
         el = document.createElement('div');
         el.className = 'w-box';
     }
-    (node.children || []).forEach(function (c) { var n = renderNode(c, act); if (n) el.appendChild(n); });
+    (node.children || []).forEach(function (c) { var n = renderNode(c, act, row); if (n) el.appendChild(n); });
     return el;
   }
 

@@ -141,11 +141,11 @@ async function main() {
 
     step('delete "call mom" from the widget, confirming');
     const lastWidget = () => page.locator('#chat-log .msg-widget').last();
-    await lastWidget().locator('li', { hasText: /call mom/i }).getByRole('button', { name: 'Delete' }).click();
+    await lastWidget().getByRole('button', { name: /^Delete: call mom$/i }).click();
     const confirmRow = lastWidget().locator('li', { hasText: /Delete ‘call mom’\?/i });
     await confirmRow.waitFor({ timeout: 15000 });
     await page.screenshot({ path: path.join(artifacts, 'widget-confirm.png'), fullPage: true });
-    await confirmRow.getByRole('button', { name: 'Delete' }).click();
+    await confirmRow.getByRole('button', { name: 'Delete', exact: true }).click();
     await page.waitForFunction(() => {
       const w = [...document.querySelectorAll('#chat-log .msg-widget')].pop();
       return w && !w.hasAttribute('aria-busy') && ![...w.querySelectorAll('input[type=checkbox]')].some((b) => /call mom/i.test(b.parentNode.textContent));
@@ -168,6 +168,11 @@ async function main() {
     await page.waitForTimeout(7000); // longer than the undo window: a delayed delete must not happen
     await panelRow(page, /buy oat milk/i).waitFor({ timeout: 15000 });
     if (await page.locator('#task-list li.task-deleted').count() !== 0) throw new Error('an undo row is left after the undo');
+
+    step('dark theme');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: path.join(artifacts, 'dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
 
     step('check the layout at a phone width');
     await page.setViewportSize({ width: 375, height: 740 });

@@ -30,10 +30,11 @@ type callOutcome struct {
 }
 
 // runTools runs one step's calls concurrently as the turn's user, shows them as workflow
-// tasks, stores calls and results as one hidden item, shows a task widget for each task list
-// or changed task that came back, sends tasks.changed, and returns the tool messages for the
-// model. If mcpserver could not be reached the step is still stored
-// (each failed call with a result saying so) and the turn ends with an error event.
+// tasks, stores calls and results as one hidden item, queues a task widget for each task list
+// or changed task that came back (shown when the workflow ends), sends tasks.changed, and
+// returns the tool messages for the model. If mcpserver could not be reached the step is
+// still stored (each failed call with a result saying so) and the turn ends with an error
+// event.
 func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]llm.Message, error) {
 	if r.wf == nil {
 		wf, err := r.s.StartWorkflow(false)
@@ -70,7 +71,7 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]llm.Message
 	var failed error
 	listed := len(r.widgets) // widgets of earlier steps, which this step's changes may outdate
 	for i, o := range out {
-		if o.taskID != nil && r.refreshListed(r.widgets[:listed], *o.taskID, o.rec.Structured) {
+		if o.taskID != nil && refreshListed(r.widgets[:listed], *o.taskID, o.rec.Structured) {
 			o.widget = nil // a list above already shows the change
 		}
 		if o.widget != nil {
@@ -168,7 +169,7 @@ func withDefault(args, key, value string) string {
 
 // refreshListed puts a changed task into the waiting list widgets that show it (a turn that
 // lists and then completes shows the list as it ends up) and reports whether any did.
-func (r *run) refreshListed(widgets []*widgetState, id int, structured json.RawMessage) bool {
+func refreshListed(widgets []*widgetState, id int, structured json.RawMessage) bool {
 	shown := false
 	for _, st := range widgets {
 		if st.List == nil || !slices.ContainsFunc(st.Tasks, func(t widgetTask) bool { return t.TaskID == id }) {

@@ -118,9 +118,17 @@ func TestTaskWidgetActions(t *testing.T) {
 	if got := rowsOf(widgetOf(t, r.Events)); got["task-1"] == nil || (got["task-2"] != nil && !slices.Equal(got["task-2"], []string{agent.ActionRestore})) {
 		t.Errorf("rows after the delete = %v, want task 1 and at most an undo for task 2", got)
 	}
-	for _, row := range st.taskRows(t) {
-		if row.User == "alice" && row.ID == 2 {
-			t.Errorf("task 2 still in mcpserver: %+v", row)
+	if got := st.listedIDs(t, "alice"); !slices.Equal(got, []int{1}) {
+		t.Errorf("alice's tasks after the delete = %v, want [1]", got)
+	}
+	// Where mcpserver can restore deleted tasks, the widget's Undo brings task 2 back.
+	if slices.Equal(rowsOf(widgetOf(t, r.Events))["task-2"], []string{agent.ActionRestore}) {
+		r = do("undo the delete", "alice", actionReq("threads.custom_action", thread, wid, agent.ActionRestore, map[string]any{"task_id": 2}))
+		if got := rowsOf(widgetOf(t, r.Events))["task-2"]; !slices.Equal(got, []string{agent.ActionComplete, agent.ActionDelete}) {
+			t.Errorf("row 2 after the undo offers %v", got)
+		}
+		if got := st.listedIDs(t, "alice"); !slices.Equal(got, []int{1, 2}) {
+			t.Errorf("alice's tasks after the undo = %v, want [1 2]", got)
 		}
 	}
 
@@ -206,6 +214,25 @@ func TestTaskWidgetBadInput(t *testing.T) {
 		t.Errorf("a refused action sent tasks.changed: %v", r.Events)
 	}
 	tr.Check(t, "widget_bad_input", *update)
+}
+
+// listedIDs is what list_tasks shows user, by task id.
+func (st *stack) listedIDs(t *testing.T, user string) []int {
+	t.Helper()
+	var page struct {
+		Tasks []struct {
+			TaskID int `json:"task_id"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal(st.callTool(t, user, "list_tasks", `{"status":"all"}`).Structured, &page); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for _, task := range page.Tasks {
+		ids = append(ids, task.TaskID)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -194,3 +194,19 @@ func TestOffers(t *testing.T) {
 		}
 	}
 }
+
+// TestUndoRows: a task deleted from a widget keeps an Undo row only while mcpserver can
+// restore it.
+func TestUndoRows(t *testing.T) {
+	st := widgetState{List: json.RawMessage(`{}`), Tasks: []widgetTask{{TaskID: 1, Title: "Buy milk"}}, Deleted: []widgetTask{{TaskID: 2, Title: "Call mom"}}}
+	restore := chatkit.Action{Type: ActionRestore, Payload: json.RawMessage(`{"task_id":2}`)}
+	for _, can := range []bool{true, false} {
+		tree, copyText := renderWidget(st, can)
+		if got := offers(tree, restore); got != can {
+			t.Errorf("canRestore=%v: undo offered = %v", can, got)
+		}
+		if copyText != "[ ] #1 Buy milk" {
+			t.Errorf("copy text = %q", copyText)
+		}
+	}
+}

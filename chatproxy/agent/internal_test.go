@@ -134,6 +134,7 @@ func TestWorkflowTitles(t *testing.T) {
 		{"complete_task", `{"task_id":3,"completed":false}`, &toolRun{Structured: []byte(`{"task_id":3}`)}, "Reopened task 3"},
 		{"delete_task", `{"task_id":2}`, &toolRun{Structured: []byte(`{"task_id":2,"title":"Old","deleted":true}`)}, "Deleted ‘Old’"},
 		{"update_task", `{"task_id":2}`, &toolRun{Structured: []byte(`{"task_id":2}`)}, "Updated task 2"},
+		{"restore_task", `{"task_id":2}`, &toolRun{Structured: []byte(`{"task_id":2,"title":"Old"}`)}, "Restored ‘Old’"},
 		{"list_tasks", `{}`, &toolRun{Structured: []byte(`{"tasks":[{},{},{},{}]}`)}, "Listed 4 tasks"},
 		{"list_tasks", `{}`, &toolRun{Structured: []byte(`{"tasks":[{}]}`)}, "Listed 1 task"},
 		{"complete_task", `not json`, &toolRun{IsError: true}, "Couldn't complete a task"},

@@ -257,6 +257,8 @@ func workflowTask(c llm.ToolCall, res *toolRun) chatkit.Task {
 		fail = title("", "Couldn't "+base+" task %d", "Couldn't "+base+" a task")
 	case "delete_task":
 		loading, ok, fail = title("", "Deleting task %d…", "Deleting a task…"), title("Deleted ‘%s’", "Deleted task %d", "Deleted a task"), title("", "Couldn't delete task %d", "Couldn't delete a task")
+	case "restore_task":
+		loading, ok, fail = title("", "Restoring task %d…", "Restoring a task…"), title("Restored ‘%s’", "Restored task %d", "Restored a task"), title("", "Couldn't restore task %d", "Couldn't restore a task")
 	case "update_task":
 		loading, ok, fail = title("", "Updating task %d…", "Updating a task…"), title("", "Updated task %d", "Updated a task"), title("", "Couldn't update task %d", "Couldn't update a task")
 	case "list_tasks":

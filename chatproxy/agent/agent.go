@@ -76,15 +76,18 @@ const (
 		"Your message is saved: try again in a moment."
 	msgMCPAuth = "The task service refused this assistant's credentials (a server configuration " +
 		"problem). Your message is saved: try again once it is fixed."
-	msgLLMDown      = "The language model is unavailable right now. Your message is saved: try again in a moment."
-	msgLLMBroke     = "The language model's answer broke off. Try again."
-	msgLLMFailed    = "The language model could not answer this request. Try again, or rephrase it."
-	msgNotSupported = "This assistant only answers messages."
+	msgLLMDown   = "The language model is unavailable right now. Your message is saved: try again in a moment."
+	msgLLMBroke  = "The language model's answer broke off. Try again."
+	msgLLMFailed = "The language model could not answer this request. Try again, or rephrase it."
 )
 
 // Respond implements chatkit.Responder: one user turn, up to MaxSteps model calls.
 func (a *Agent) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.Stream) error {
-	if turn.Kind != chatkit.TurnUserMessage && turn.Kind != chatkit.TurnRetry {
+	switch turn.Kind {
+	case chatkit.TurnUserMessage, chatkit.TurnRetry:
+	case chatkit.TurnAction:
+		return a.respondToAction(ctx, turn, s)
+	default:
 		return chatkit.CustomError(msgNotSupported, false)
 	}
 	if !a.cfg.LLM.Configured() {
@@ -106,10 +109,13 @@ func (a *Agent) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.Stre
 	msgs := append([]llm.Message{{Role: llm.RoleSystem, Content: systemPrompt(a.cfg.Now(), clientZone(turn.Caller), turn.Caller.Locale)}},
 		trimHistory(historyMessages(items), a.cfg.HistoryBudget)...)
 
-	r := &run{a: a, s: s, user: user}
+	r := &run{a: a, s: s, user: user, tools: mcpclient.NewCatalog(tools), zone: headerZone(turn.Caller)}
 	defer r.closeWorkflow()
 	reply, err := r.loop(ctx, llm.Request{Messages: msgs, Tools: defs})
 	if err != nil {
+		return err
+	}
+	if err := r.settle(); err != nil {
 		return err
 	}
 	if turn.Thread.Title == nil && turn.Input != nil {
@@ -124,6 +130,14 @@ type run struct {
 	s    *chatkit.Stream
 	user mcpclient.User
 	wf   *chatkit.WorkflowWriter // open while consecutive tool steps run
+	// tools says which tools change tasks, return lists or take a time zone.
+	tools mcpclient.Catalog
+	// widgets wait for the open workflow to end, so consecutive tool steps share one
+	// workflow and the widgets follow it.
+	widgets []*widgetState
+	// zone is the browser's IANA time zone ("" when it sent none), given to tools that
+	// take a timezone argument the model left out.
+	zone string
 }
 
 // loop calls the model until it answers without tool calls or MaxSteps calls were made, and
@@ -159,7 +173,9 @@ func (r *run) step(ctx context.Context, req llm.Request) (llm.Turn, error) {
 	start := time.Now()
 	t, err := r.a.cfg.LLM.Stream(ctx, req, func(delta string) error {
 		if msg == nil {
-			r.closeWorkflow()
+			if err := r.settle(); err != nil {
+				return err
+			}
 			var err error
 			if msg, err = r.s.StartMessage(); err != nil {
 				return err
@@ -185,7 +201,9 @@ func (r *run) step(ctx context.Context, req llm.Request) (llm.Turn, error) {
 
 // say adds a whole assistant message.
 func (r *run) say(text string) error {
-	r.closeWorkflow()
+	if err := r.settle(); err != nil {
+		return err
+	}
 	msg, err := r.s.StartMessage()
 	if err != nil {
 		return err
@@ -195,6 +213,20 @@ func (r *run) say(text string) error {
 	}
 	_, err = msg.Done()
 	return err
+}
+
+// settle ends the open workflow and shows the task widgets its steps produced, before the
+// assistant writes text or the turn ends.
+func (r *run) settle() error {
+	r.closeWorkflow()
+	widgets := r.widgets
+	r.widgets = nil
+	for _, st := range widgets {
+		if err := r.showWidget(st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // closeWorkflow ends the open workflow, if any (thread.item.done with its duration).

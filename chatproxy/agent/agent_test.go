@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -109,6 +110,8 @@ type opts struct {
 	maxSteps int
 	budget   int
 	noModel  bool
+	// mcpURL, if set, is the MCP server the agent uses instead of the real mcpserver.
+	mcpURL string
 }
 
 func newStack(t *testing.T, o opts, script ...llmtest.Response) *stack {
@@ -143,7 +146,11 @@ func newStack(t *testing.T, o opts, script ...llmtest.Response) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.mcp, err = mcpclient.New(mcpclient.Config{URL: st.tasks.URL(), Tokens: tokens.Source(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	mcpURL := st.tasks.URL()
+	if o.mcpURL != "" {
+		mcpURL = o.mcpURL
+	}
+	st.mcp, err = mcpclient.New(mcpclient.Config{URL: mcpURL, Tokens: tokens.Source(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,34 +449,44 @@ func TestParallelAndMultiStep(t *testing.T) {
 	if got := effects(events); !slices.EqualFunc(got, [][]float64{{2}}, slices.Equal) {
 		t.Errorf("tasks.changed = %v, want [[2]] (listing changes nothing)", got)
 	}
+	// One widget: the list, showing task 2 as the turn left it.
+	if got := checkedRows(widgetOf(t, events)); !maps.Equal(got, map[string]bool{"task-1": false, "task-2": true}) {
+		t.Errorf("widget checkboxes = %v, want task 2 ticked", got)
+	}
 	rows := st.taskRows(t)
 	if !rows[1].Completed || rows[0].Completed {
 		t.Errorf("tasks = %+v, want only task 2 completed", rows)
 	}
 }
 
-// TestToolError: a failing call goes back to the model as its result; the workflow says so and
-// nothing claims a change.
+// TestToolError: a failing call goes back to the model as its result; the workflow says so,
+// nothing claims a change and no widget is drawn (golden transcript).
 func TestToolError(t *testing.T) {
 	t.Parallel()
 	st := newStack(t, opts{},
 		llmtest.ToolCalls(call("complete_task", `{"task_id":999}`)),
 		llmtest.Text("There is no task 999."),
 	)
-	_, events := st.env.CreateThread(t, "alice", "complete task 999")
-	if e := errorEvents(events); len(e) > 0 {
-		t.Fatalf("a tool error must not end the turn: %v", e)
-	}
-	if got := taskTitles(t, events); !slices.Equal(got, []string{"Couldn't complete task 999"}) {
-		t.Errorf("workflow tasks = %q", got)
-	}
-	if got := effects(events); len(got) != 0 {
-		t.Errorf("tasks.changed after a failed call: %v", got)
-	}
+	var tr chatkittest.Transcript
+	tr.Exchange(t, st.env, "alice", chatkittest.Req("threads.create", map[string]any{"input": chatkittest.Input("complete task 999")}))
+	tr.Check(t, "tool_error", *update)
 	tm := toolMessages(st.streamed()[1])
 	if len(tm) != 1 || !strings.HasPrefix(tm[0].Content, "Error") || !strings.Contains(tm[0].Content, "999") {
 		t.Fatalf("the model did not get the error: %+v", tm)
 	}
+}
+
+// TestAddTaskTranscript: adding a task shows the workflow, a one-task widget, the answer,
+// tasks.changed and the title, in that order (golden transcript).
+func TestAddTaskTranscript(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, opts{},
+		llmtest.ToolCalls(call("add_task", `{"title":"Buy milk","due":"2026-03-15","priority":"high"}`)),
+		llmtest.Text("Added “Buy milk” for tomorrow."),
+	)
+	var tr chatkittest.Transcript
+	tr.Exchange(t, st.env, "alice", chatkittest.Req("threads.create", map[string]any{"input": chatkittest.Input("add buy milk for tomorrow, high priority")}))
+	tr.Check(t, "add_task", *update)
 }
 
 // TestStepLimit: a model that never stops calling tools is stopped with a clear message, and
@@ -542,15 +559,14 @@ func TestModelFaults(t *testing.T) {
 	}
 }
 
-// TestNoModel: without a model the turn ends with an error naming the variables to set.
+// TestNoModel: without a model the turn ends with an error naming the variables to set
+// (golden transcript).
 func TestNoModel(t *testing.T) {
 	t.Parallel()
 	st := newStack(t, opts{noModel: true})
-	_, events := st.env.CreateThread(t, "alice", "hello")
-	errs := errorEvents(events)
-	if len(errs) != 1 || !strings.Contains(errs[0]["message"].(string), "OPENAI_API_KEY") || errs[0]["allow_retry"] != false {
-		t.Fatalf("error events = %v, want one naming OPENAI_API_KEY", errs)
-	}
+	var tr chatkittest.Transcript
+	tr.Exchange(t, st.env, "alice", chatkittest.Req("threads.create", map[string]any{"input": chatkittest.Input("hello")}))
+	tr.Check(t, "no_model", *update)
 }
 
 // TestMCPServerDown: mcpserver unreachable at the start of a turn, then in the middle of one.

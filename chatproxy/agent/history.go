@@ -113,6 +113,9 @@ func historyMessages(items []chatkit.Item) []llm.Message {
 		case *chatkit.AssistantMessageItem:
 			out = append(out, llm.Message{Role: llm.RoleAssistant, Content: it.Text()})
 		case *chatkit.HiddenContextItem:
+			if _, ok := decodeWidgetState(it); ok {
+				continue // the tool step before it told the model what the widget shows
+			}
 			step, ok := decodeToolStep(it)
 			if !ok {
 				out = append(out, hiddenNote(string(it.Content)))

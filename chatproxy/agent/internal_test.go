@@ -134,6 +134,7 @@ func TestWorkflowTitles(t *testing.T) {
 		{"complete_task", `{"task_id":3,"completed":false}`, &toolRun{Structured: []byte(`{"task_id":3}`)}, "Reopened task 3"},
 		{"delete_task", `{"task_id":2}`, &toolRun{Structured: []byte(`{"task_id":2,"title":"Old","deleted":true}`)}, "Deleted ‘Old’"},
 		{"update_task", `{"task_id":2}`, &toolRun{Structured: []byte(`{"task_id":2}`)}, "Updated task 2"},
+		{"restore_task", `{"task_id":2}`, &toolRun{Structured: []byte(`{"task_id":2,"title":"Old"}`)}, "Restored ‘Old’"},
 		{"list_tasks", `{}`, &toolRun{Structured: []byte(`{"tasks":[{},{},{},{}]}`)}, "Listed 4 tasks"},
 		{"list_tasks", `{}`, &toolRun{Structured: []byte(`{"tasks":[{}]}`)}, "Listed 1 task"},
 		{"complete_task", `not json`, &toolRun{IsError: true}, "Couldn't complete a task"},
@@ -145,6 +146,68 @@ func TestWorkflowTitles(t *testing.T) {
 		}
 		if wantIndicator := map[bool]string{true: "loading", false: "complete"}[c.res == nil]; task.StatusIndicator != wantIndicator {
 			t.Errorf("%s: indicator %s, want %s", c.name, task.StatusIndicator, wantIndicator)
+		}
+	}
+}
+
+// TestWithDefault: the browser's zone goes into a call only where the model left it out.
+func TestWithDefault(t *testing.T) {
+	tests := []struct{ args, want string }{
+		{`{"title":"x"}`, `{"timezone":"Europe/Paris","title":"x"}`},
+		{``, `{"timezone":"Europe/Paris"}`},
+		{`{}`, `{"timezone":"Europe/Paris"}`},
+		{`{"timezone":null}`, `{"timezone":"Europe/Paris"}`},
+		{`{"timezone":"Asia/Tokyo"}`, `{"timezone":"Asia/Tokyo"}`},
+		{`[1]`, `[1]`}, // not an object: mcpserver refuses it as the model sent it
+		{`{bad`, `{bad`},
+	}
+	for _, tt := range tests {
+		if got := withDefault(tt.args, "timezone", "Europe/Paris"); got != tt.want {
+			t.Errorf("withDefault(%s) = %s, want %s", tt.args, got, tt.want)
+		}
+	}
+}
+
+// TestOffers: an action counts only when the stored tree has a control with the same type
+// and payload (key order and number spelling aside).
+func TestOffers(t *testing.T) {
+	tree, _ := renderWidget(widgetState{List: json.RawMessage(`{}`), Tasks: []widgetTask{{TaskID: 3, Title: "Buy milk"}}}, false)
+	tests := []struct {
+		typ, payload string
+		want         bool
+	}{
+		{ActionComplete, `{"task_id":3,"completed":true}`, true},
+		{ActionComplete, `{"completed":true,"task_id":3.0}`, true},
+		{ActionComplete, `{"task_id":3,"completed":false}`, false},
+		{ActionComplete, `{"task_id":3}`, false},
+		{ActionDelete, `{"task_id":3}`, true},
+		{ActionDelete, `{"task_id":3,"extra":1}`, false},
+		{ActionDeleteConfirm, `{"task_id":3}`, false},
+		{ActionDelete, `not json`, false},
+		{ActionComplete, `{"task_id":3,"completed":true,"task-3":true}`, true}, // the checkbox's own value
+		{ActionDelete, `{"task_id":3,"task-3":true}`, false},                   // the button has no name
+		{ActionComplete, `{"task_id":3,"completed":true,"task-4":true}`, false},
+		{"", ``, false},
+	}
+	for _, tt := range tests {
+		if got := offers(tree, chatkit.Action{Type: tt.typ, Payload: json.RawMessage(tt.payload)}); got != tt.want {
+			t.Errorf("offers(%s %s) = %v, want %v", tt.typ, tt.payload, got, tt.want)
+		}
+	}
+}
+
+// TestUndoRows: a task deleted from a widget keeps an Undo row only while mcpserver can
+// restore it.
+func TestUndoRows(t *testing.T) {
+	st := widgetState{List: json.RawMessage(`{}`), Tasks: []widgetTask{{TaskID: 1, Title: "Buy milk"}}, Deleted: []widgetTask{{TaskID: 2, Title: "Call mom"}}}
+	restore := chatkit.Action{Type: ActionRestore, Payload: json.RawMessage(`{"task_id":2}`)}
+	for _, can := range []bool{true, false} {
+		tree, copyText := renderWidget(st, can)
+		if got := offers(tree, restore); got != can {
+			t.Errorf("canRestore=%v: undo offered = %v", can, got)
+		}
+		if copyText != "[ ] #1 Buy milk" {
+			t.Errorf("copy text = %q", copyText)
 		}
 	}
 }

@@ -19,15 +19,27 @@ const TimezoneHeader = "X-Timezone"
 
 // clientZone is the caller's time zone from TimezoneHeader, else UTC.
 func clientZone(c chatkit.Caller) *time.Location {
-	name := strings.TrimSpace(c.Header.Get(TimezoneHeader))
-	if name == "" || len(name) > 64 {
+	name := headerZone(c)
+	if name == "" {
 		return time.UTC
 	}
 	loc, err := time.LoadLocation(name)
-	if err != nil || name == "Local" {
+	if err != nil {
 		return time.UTC
 	}
 	return loc
+}
+
+// headerZone is the valid IANA zone name the caller sent, or "".
+func headerZone(c chatkit.Caller) string {
+	name := strings.TrimSpace(c.Header.Get(TimezoneHeader))
+	if name == "" || len(name) > 64 || name == "Local" {
+		return ""
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return ""
+	}
+	return name
 }
 
 // systemPrompt instructs the model. It gives today's date in the user's zone, because due

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,20 +20,21 @@ import (
 // data {"task_ids":[…]}, so the page can refresh its task view.
 const EffectTasksChanged = "tasks.changed"
 
-// changingTools are the tools whose success changes the user's tasks.
-var changingTools = map[string]bool{"add_task": true, "complete_task": true, "delete_task": true, "update_task": true}
-
 // callOutcome is one finished tool call.
 type callOutcome struct {
 	rec    toolRun
 	failed error // mcpserver could not be used (the turn ends after this step)
 	taskID *int  // the changed task, on success of a changing tool
+	// widget is the state of the task widget to show for this call's result, if any.
+	widget *widgetState
 }
 
 // runTools runs one step's calls concurrently as the turn's user, shows them as workflow
-// tasks, stores calls and results as one hidden item, sends tasks.changed, and returns the
-// tool messages for the model. If mcpserver could not be reached the step is still stored
-// (each failed call with a result saying so) and the turn ends with an error event.
+// tasks, stores calls and results as one hidden item, queues a task widget for each task list
+// or changed task that came back (shown when the workflow ends), sends tasks.changed, and
+// returns the tool messages for the model. If mcpserver could not be reached the step is
+// still stored (each failed call with a result saying so) and the turn ends with an error
+// event.
 func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]llm.Message, error) {
 	if r.wf == nil {
 		wf, err := r.s.StartWorkflow(false)
@@ -66,7 +69,14 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]llm.Message
 	msgs := make([]llm.Message, len(out))
 	var changed []int
 	var failed error
+	listed := len(r.widgets) // widgets of earlier steps, which this step's changes may outdate
 	for i, o := range out {
+		if o.taskID != nil && refreshListed(r.widgets[:listed], *o.taskID, o.rec.Structured) {
+			o.widget = nil // a list above already shows the change
+		}
+		if o.widget != nil {
+			r.widgets = append(r.widgets, o.widget)
+		}
 		step.Calls[i] = o.rec
 		msgs[i] = o.rec.message()
 		if o.taskID != nil {
@@ -92,11 +102,16 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]llm.Message
 
 // call runs one tool call. Bad arguments and tool errors become results for the model.
 func (r *run) call(ctx context.Context, c llm.ToolCall) callOutcome {
-	o := callOutcome{rec: toolRun{ID: c.ID, Name: c.Name, Arguments: c.Arguments, ProviderExtra: c.ProviderExtra}}
 	if err := c.Validate(); err != nil {
+		o := callOutcome{rec: toolRun{ID: c.ID, Name: c.Name, Arguments: c.Arguments, ProviderExtra: c.ProviderExtra}}
 		o.rec.Result, o.rec.IsError = "Error: "+err.Error(), true
 		return o
 	}
+	traits := r.tools[c.Name]
+	if traits.TakesTimezone && r.zone != "" {
+		c.Arguments = withDefault(c.Arguments, "timezone", r.zone)
+	}
+	o := callOutcome{rec: toolRun{ID: c.ID, Name: c.Name, Arguments: c.Arguments, ProviderExtra: c.ProviderExtra}}
 	start := time.Now()
 	res, err := r.a.cfg.MCP.CallTool(ctx, r.user, c.Name, json.RawMessage(c.Arguments))
 	outcome := obs.OutcomeOK
@@ -111,16 +126,79 @@ func (r *run) call(ctx context.Context, c llm.ToolCall) callOutcome {
 		o.rec.Result, o.rec.IsError = "Error: the task service could not be reached; this call was not carried out.", true
 	default:
 		o.rec.Result, o.rec.Structured, o.rec.IsError = res.ForModel(), res.Structured, res.IsError
-		if res.IsError {
+		switch {
+		case res.IsError:
 			outcome = obs.OutcomeToolError
-		} else if changingTools[c.Name] {
+		case traits.ReturnsList:
+			if st, err := listState(c.Arguments, res.Structured); err == nil {
+				o.widget = &st
+			}
+		case !traits.ReadOnly && traits.ReturnsTask:
 			o.taskID = taskIDOf(res.Structured)
+			if st, ok := taskState(res.Structured); ok {
+				o.widget = &st
+			}
 		}
 	}
 	if r.a.cfg.ToolMetrics != nil {
 		r.a.cfg.ToolMetrics.Observe(c.Name, outcome, time.Since(start))
 	}
 	return o
+}
+
+// withDefault sets key to value in the JSON object args unless the object has it already.
+// Arguments that are not an object are left for mcpserver to refuse.
+func withDefault(args, key, value string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(args), &m) != nil || m == nil {
+		if strings.TrimSpace(args) != "" {
+			return args
+		}
+		m = map[string]json.RawMessage{}
+	}
+	if v, ok := m[key]; ok && string(v) != "null" {
+		return args
+	}
+	m[key], _ = json.Marshal(value)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return args
+	}
+	return string(b)
+}
+
+// refreshListed puts a changed task into the waiting list widgets that show it (a turn that
+// lists and then completes shows the list as it ends up) and reports whether any did.
+func refreshListed(widgets []*widgetState, id int, structured json.RawMessage) bool {
+	shown := false
+	for _, st := range widgets {
+		if st.List == nil || !slices.ContainsFunc(st.Tasks, func(t widgetTask) bool { return t.TaskID == id }) {
+			continue
+		}
+		st.Tasks = updatedTasks(st.Tasks, id, structured)
+		shown = true
+	}
+	return shown
+}
+
+// showWidget adds a task widget for st, with the hidden item that keeps st for the
+// widget's actions.
+func (r *run) showWidget(st *widgetState) error {
+	tree, copyText := renderWidget(*st, r.tools.Has(toolRestore))
+	w := &chatkit.WidgetItem{ItemBase: chatkit.ItemBase{ID: chatkit.NewID(chatkit.PrefixWidget)}, Widget: tree}
+	if copyText != "" {
+		w.CopyText = &copyText
+	}
+	// The state goes first: a widget on screen always has what its actions need.
+	st.WidgetID = w.ID
+	state, err := st.item()
+	if err != nil {
+		return err
+	}
+	if err := r.s.AddItem(state); err != nil {
+		return err
+	}
+	return r.s.AddItem(w)
 }
 
 func taskIDOf(structured json.RawMessage) *int {
@@ -179,6 +257,8 @@ func workflowTask(c llm.ToolCall, res *toolRun) chatkit.Task {
 		fail = title("", "Couldn't "+base+" task %d", "Couldn't "+base+" a task")
 	case "delete_task":
 		loading, ok, fail = title("", "Deleting task %d…", "Deleting a task…"), title("Deleted ‘%s’", "Deleted task %d", "Deleted a task"), title("", "Couldn't delete task %d", "Couldn't delete a task")
+	case "restore_task":
+		loading, ok, fail = title("", "Restoring task %d…", "Restoring a task…"), title("Restored ‘%s’", "Restored task %d", "Restored a task"), title("", "Couldn't restore task %d", "Couldn't restore a task")
 	case "update_task":
 		loading, ok, fail = title("", "Updating task %d…", "Updating a task…"), title("", "Updated task %d", "Updated a task"), title("", "Couldn't update task %d", "Couldn't update a task")
 	case "list_tasks":

@@ -47,7 +47,7 @@ func Mount(r Router, c Config) {
 	}
 	r.Authenticated("POST /api/chat", http.HandlerFunc(c.chat))
 	r.Authenticated("POST /api/{user_id}/chat", http.HandlerFunc(c.chat))
-	r.Authenticated("GET /api/tasks", http.HandlerFunc(c.tasks))
+	c.mountTasks(r)
 	if c.DevUser != "" {
 		r.Public("GET /api/dev/token", http.HandlerFunc(c.devToken))
 	}

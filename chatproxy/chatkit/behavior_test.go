@@ -19,8 +19,8 @@ import (
 	"github.com/taskwire/taskwire/chatproxy/chatstore"
 )
 
-// §9.23 / §5.5: closing the connection mid-answer keeps the non-blank partial text, adds a
-// hidden note for the model, and the next message works.
+// docs/chatkit-protocol.md §8.23 / §5.5: closing the connection mid-answer keeps the non-blank
+// partial text, adds a hidden note for the model, and the next message works.
 func TestCancellation(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -85,9 +85,9 @@ func readUntil(t *testing.T, resp *http.Response, want string) {
 	t.Fatalf("stream ended before %s", want)
 }
 
-// Pagination properties (§4.4) through items.list and threads.list: for random sizes, limits,
-// timestamp ties and hidden items, following after in either order yields every visible
-// entry exactly once, and the orders are mirror images.
+// Pagination properties (docs/chatkit-protocol.md §4.4) through items.list and threads.list: for
+// random sizes, limits, timestamp ties and hidden items, following after in either order yields
+// every visible entry exactly once, and the orders are mirror images.
 func TestPaginationProperties(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)

@@ -28,8 +28,8 @@ func newEnv(t *testing.T) (*ck.Env, *ck.Scripted) {
 
 type obj = map[string]any
 
-// §9.1 SSE framing, §9.2 the create turn's prefix, for the captured real-client body and a
-// body with unknown fields and metadata.
+// docs/chatkit-protocol.md §8.1 SSE framing, §8.2 the create turn's prefix, for the captured
+// real-client body and a body with unknown fields and metadata.
 func TestCreateTurnPrefixAndFraming(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -110,7 +110,8 @@ func checkTimestamp(t *testing.T, v any) {
 	}
 }
 
-// §9.3 inference options round-trip; §9.4 the user message is stored before the reply.
+// docs/chatkit-protocol.md §8.3 inference options round-trip; §8.4 the user message is stored
+// before the reply.
 func TestAddUserMessageEchoesInferenceOptions(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -139,7 +140,7 @@ func TestAddUserMessageEchoesInferenceOptions(t *testing.T) {
 	}
 }
 
-// §9.5 threads.list paging.
+// docs/chatkit-protocol.md §8.5 threads.list paging.
 func TestThreadsListPaging(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -192,7 +193,7 @@ func TestThreadsListPaging(t *testing.T) {
 	}
 }
 
-// §9.7 threads.update, §9.8 threads.delete.
+// docs/chatkit-protocol.md §8.7 threads.update, §8.8 threads.delete.
 func TestThreadUpdateAndDelete(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -225,7 +226,7 @@ func TestThreadUpdateAndDelete(t *testing.T) {
 	}
 }
 
-// §9.9 items.feedback.
+// docs/chatkit-protocol.md §8.9 items.feedback.
 func TestFeedback(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -242,7 +243,8 @@ func TestFeedback(t *testing.T) {
 	}
 }
 
-// §9.10 invalid envelopes and §1.4: 400 with a JSON error, nothing created.
+// docs/chatkit-protocol.md §8.10 invalid envelopes and §1.4: 400 with a JSON error, nothing
+// created.
 func TestInvalidRequests(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -298,7 +300,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// §9.11 unknown thread on every streaming op: 404 JSON, nothing stored.
+// docs/chatkit-protocol.md §8.11 unknown thread on every streaming op: 404 JSON, nothing stored.
 func TestUnknownThreadOnStreamingOps(t *testing.T) {
 	t.Parallel()
 	env, r := newEnv(t)
@@ -319,7 +321,8 @@ func TestUnknownThreadOnStreamingOps(t *testing.T) {
 	}
 }
 
-// §9.12 a title set during the turn is streamed as thread.updated and listed.
+// docs/chatkit-protocol.md §8.12 a title set during the turn is streamed as thread.updated and
+// listed.
 func TestTitleUpdateStreamed(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -339,7 +342,8 @@ func TestTitleUpdateStreamed(t *testing.T) {
 	}
 }
 
-// §9.13 responder errors become error frames; the stream ends cleanly; the user message stays.
+// docs/chatkit-protocol.md §8.13 responder errors become error frames; the stream ends cleanly; the
+// user message stays.
 func TestResponderErrors(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -366,7 +370,7 @@ func TestResponderErrors(t *testing.T) {
 	}
 }
 
-// §9.14 retry after item; §9.15 retry on a non-user or unknown item.
+// docs/chatkit-protocol.md §8.14 retry after item; §8.15 retry on a non-user or unknown item.
 func TestRetryAfterItem(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -405,7 +409,7 @@ func TestRetryAfterItem(t *testing.T) {
 	}
 }
 
-// §9.16 client tool round trip; §9.17 tool output without a pending call.
+// docs/chatkit-protocol.md §8.16 client tool round trip; §8.17 tool output without a pending call.
 func TestClientToolRoundTrip(t *testing.T) {
 	t.Parallel()
 	env, r := newEnv(t)
@@ -440,8 +444,8 @@ func TestClientToolRoundTrip(t *testing.T) {
 	}
 }
 
-// §9.18 custom action on a widget; §9.19 on a non-widget item and without an item;
-// §9.20 the sync variant.
+// docs/chatkit-protocol.md §8.18 custom action on a widget; §8.19 on a non-widget item and without
+// an item; docs/chatkit-protocol.md §8.20 the sync variant.
 func TestCustomActions(t *testing.T) {
 	t.Parallel()
 	env, r := newEnv(t)
@@ -499,7 +503,7 @@ func TestCustomActions(t *testing.T) {
 	}
 }
 
-// §9.21 structured input.
+// docs/chatkit-protocol.md §8.21 structured input.
 func TestStructuredInput(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
@@ -531,7 +535,8 @@ func TestStructuredInput(t *testing.T) {
 	}
 }
 
-// §9.22 hidden context is stored but never visible; client_effect passes through.
+// docs/chatkit-protocol.md §8.22 hidden context is stored but never visible; client_effect passes
+// through.
 func TestHiddenContextInvisible(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 )
 
-// Event is one frame of a thread stream (§3). The concrete types are the structs of this
-// file; each encodes itself with its "type" tag.
+// Event is one frame of a thread stream (docs/chatkit-protocol.md §3). The concrete types are the
+// structs of this file; each encodes itself with its "type" tag.
 type Event interface {
 	// EventType is the wire discriminator, e.g. "thread.item.done".
 	EventType() string
@@ -217,7 +217,8 @@ func (e ClientEffect) MarshalJSON() ([]byte, error) {
 	}{e.Name, data})
 }
 
-// ItemUpdate is the payload of ItemUpdated (§3.4); the concrete types follow.
+// ItemUpdate is the payload of ItemUpdated (docs/chatkit-protocol.md §3.4); the concrete types
+// follow.
 type ItemUpdate interface {
 	// UpdateType is the wire discriminator, e.g. "assistant_message.content_part.text_delta".
 	UpdateType() string

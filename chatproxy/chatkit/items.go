@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Item is one entry of a thread (§4.3). The concrete types are the *…Item structs of this
-// file; a type switch over them reads a thread's history. Items are always pointers, so the
-// server can fill in ids and timestamps that a responder leaves empty.
+// Item is one entry of a thread (docs/chatkit-protocol.md §4.3). The concrete types are the *…Item
+// structs of this file; a type switch over them reads a thread's history. Items are always
+// pointers, so the server can fill in ids and timestamps that a responder leaves empty.
 type Item interface {
 	// Base gives the fields every item has.
 	Base() *ItemBase

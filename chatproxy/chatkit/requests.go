@@ -11,14 +11,15 @@ import (
 	"unicode/utf8"
 )
 
-// Request is one decoded ChatKit request (§2). The concrete types are the *…Request structs
-// below; build them directly to run the protocol without HTTP (e.g. for POST /api/chat).
+// Request is one decoded ChatKit request (docs/chatkit-protocol.md §2). The concrete types are the
+// *…Request structs below; build them directly to run the protocol without HTTP (e.g. for POST
+// /api/chat).
 type Request interface {
 	// RequestType is the wire "type", e.g. "threads.add_user_message".
 	RequestType() string
 }
 
-// StreamingRequest is a Request answered with a stream of events (§1.2).
+// StreamingRequest is a Request answered with a stream of events (docs/chatkit-protocol.md §1.2).
 type StreamingRequest interface {
 	Request
 	streaming()

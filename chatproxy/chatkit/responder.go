@@ -15,8 +15,8 @@ import (
 // The contract:
 //   - Everything goes through s (Stream). It stores each item before its frame is sent
 //     (persist-before-send), hides hidden items from the wire, keeps the thread's title, and
-//     tracks pending assistant text so a stopped stream keeps what was already shown (§5.5).
-//     A responder never writes to the Store itself.
+//     tracks pending assistant text so a stopped stream keeps what was already shown
+//     (docs/chatkit-protocol.md §5.5). A responder never writes to the Store itself.
 //   - ctx is cancelled when the client disconnects (stop button, closed tab) or the thread's
 //     lock is lost; pass it to model and tool calls. After a disconnect the server stores
 //     the pending text and a hidden note for the model; Respond just returns.
@@ -132,4 +132,32 @@ func (t *Turn) History(ctx context.Context, max int) ([]Item, error) {
 	}
 	slices.Reverse(items)
 	return items, nil
+}
+
+// Item loads one item of the thread (hidden ones included), ErrNotFound when there is none.
+func (t *Turn) Item(ctx context.Context, itemID string) (Item, error) {
+	item, err := t.store.LoadItem(ctx, t.Caller.UserID, t.Thread.ID, itemID)
+	if err != nil {
+		return nil, fmt.Errorf("load item %s of thread %s: %w", itemID, t.Thread.ID, err)
+	}
+	return item, nil
+}
+
+// SaveHidden stores (upserts by id) a hidden item of the thread: state a responder keeps
+// beside the items it shows, such as what a widget was built from. It exists for
+// threads.sync_custom_action, which has no Stream; hidden items are never sent, so storing
+// one outside a Stream cannot break persist-before-send.
+func (t *Turn) SaveHidden(ctx context.Context, item *HiddenContextItem) error {
+	b := item.Base()
+	if b.ID == "" {
+		b.ID = NewID(PrefixHiddenContext)
+	}
+	b.ThreadID = t.Thread.ID
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = Now()
+	}
+	if err := t.store.SaveItem(ctx, t.Caller.UserID, t.Thread.ID, item); err != nil {
+		return fmt.Errorf("store hidden item %s: %w", b.ID, err)
+	}
+	return nil
 }

@@ -258,9 +258,9 @@ func (s *Server) completeToolCall(ctx context.Context, userID, threadID string, 
 	return call, nil
 }
 
-// answerStructuredInput applies a submission to a pending structured_input item (§2.4):
-// skipped when the submission or the answer says so or has no values; single-select answers
-// keep their first value; unknown question ids are ignored.
+// answerStructuredInput applies a submission to a pending structured_input item
+// (docs/chatkit-protocol.md §2.4): skipped when the submission or the answer says so or has no
+// values; single-select answers keep their first value; unknown question ids are ignored.
 func (s *Server) answerStructuredInput(ctx context.Context, userID, threadID string, r *AddStructuredInputRequest) (*StructuredInputItem, error) {
 	item, err := s.store.LoadItem(ctx, userID, threadID, r.ItemID)
 	if err != nil {

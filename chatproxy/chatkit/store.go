@@ -2,10 +2,10 @@ package chatkit
 
 import "context"
 
-// Store keeps threads and items per user (§6). Every method names the user and must behave
-// for another user's thread or item exactly as for a missing one (ErrNotFound). Each method
-// is atomic on its own; the server persists before it sends, so a failed write surfaces as an
-// error (an error event mid-stream) and never as a frame the store does not back.
+// Store keeps threads and items per user (docs/chatkit-protocol.md §6). Every method names the user
+// and must behave for another user's thread or item exactly as for a missing one (ErrNotFound).
+// Each method is atomic on its own; the server persists before it sends, so a failed write surfaces
+// as an error (an error event mid-stream) and never as a frame the store does not back.
 type Store interface {
 	// CreateThread stores a new thread.
 	CreateThread(ctx context.Context, userID string, t *Thread) error

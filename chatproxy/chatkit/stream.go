@@ -16,7 +16,7 @@ import (
 const CancelledNote = "The user stopped the previous response before it finished. Do not continue or repeat it; answer only what the user asks next."
 
 // Stream is a responder's only way to produce output during a turn. It applies the
-// protocol's persistence rules (§5.2) before each frame is sent:
+// protocol's persistence rules (docs/chatkit-protocol.md §5.2) before each frame is sent:
 //
 //   - ItemAdded: the item is remembered as pending (not stored);
 //   - ItemUpdated: text deltas, content parts, annotations and workflow tasks are applied
@@ -446,9 +446,9 @@ func (p *pendingItem) materialize() Item {
 	return p.item
 }
 
-// keepAfterCancel stores what a stopped stream had shown (§5.5): every pending assistant
-// message with non-blank text, then a hidden note telling the model the user stopped it.
-// It runs on a context of its own, since the request's is already cancelled.
+// keepAfterCancel stores what a stopped stream had shown (docs/chatkit-protocol.md §5.5): every
+// pending assistant message with non-blank text, then a hidden note telling the model the user
+// stopped it. It runs on a context of its own, since the request's is already cancelled.
 func (s *Stream) keepAfterCancel() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Browser test: starts the whole stack (throwaway PostgreSQL, mcpserver, chatproxy, the
 # rule-based fake LLM) with `devrun -ephemeral -fake-llm`, then drives Debian's chromium
-# (headless, playwright-core, no network but loopback) through the page's built-in chat:
-# "add a task to buy milk" → a reply, and "buy milk" in the task panel. Screenshots go to
-# test-artifacts/browser/. Installs chromium (apt) and playwright-core (npm, pinned) when
+# (headless, playwright-core, no network but loopback) through the page's built-in chat, which
+# speaks ChatKit on /chatkit: tasks added by chat appear in the task panel; a task ticked in
+# the panel shows done in the next "show my tasks" widget; the widget's checkbox and its
+# confirmed Delete change tasks in mcpserver; the panel renames and undoes a delete.
+# Screenshots (light, dark, phone width) go to test-artifacts/browser/. Installs chromium (apt) and playwright-core (npm, pinned) when
 # missing, as root on a fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

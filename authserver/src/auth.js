@@ -33,7 +33,12 @@ export function createPool(cfg) {
 
 /** createAuth builds the Better Auth instance for cfg (see config.js) over pool. */
 export function createAuth(cfg, pool, logger) {
-  return betterAuth({
+  return betterAuth(authOptions(cfg, pool, logger));
+}
+
+/** authOptions is the Better Auth configuration; migrate needs it before the instance exists. */
+export function authOptions(cfg, pool, logger) {
+  return {
     appName: "taskwire",
     baseURL: cfg.baseURL,
     basePath: "/api/auth",
@@ -77,19 +82,20 @@ export function createAuth(cfg, pool, logger) {
         refreshTokenReuseInterval: 0,
       }),
     ],
-  });
+  };
 }
 
 /**
  * migrate creates or updates Better Auth's tables (its programmatic migrations) under a
- * PostgreSQL advisory lock, so several replicas can start at the same time.
+ * PostgreSQL advisory lock, so several replicas can start at the same time. It runs before the
+ * instance is built, which otherwise reports the tables it finds missing.
  */
-export async function migrate(auth, pool) {
+export async function migrate(options, pool) {
   const lockClient = await pool.connect();
   try {
     await lockClient.query("SELECT pg_advisory_lock(hashtext('taskwire-authserver-migrate'))");
     await lockClient.query(`CREATE SCHEMA IF NOT EXISTS ${DB_SCHEMA}`);
-    const { runMigrations } = await getMigrations(auth.options);
+    const { runMigrations } = await getMigrations(options);
     await runMigrations();
   } finally {
     await lockClient.query("SELECT pg_advisory_unlock(hashtext('taskwire-authserver-migrate'))").catch(() => {});

@@ -3,7 +3,8 @@
 // MCP hosts (Claude, ChatGPT, VS Code) can add mcpserver by its URL. Configuration comes from
 // the environment (config.js); docs/auth.md describes the whole service.
 import { readFileSync } from "node:fs";
-import { createAuth, createPool, migrate } from "./auth.js";
+import { authOptions, createPool, migrate } from "./auth.js";
+import { betterAuth } from "better-auth";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { createServer } from "./server.js";
@@ -22,15 +23,16 @@ async function main() {
   const version = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version || "dev";
   const pool = createPool(cfg);
   pool.on("error", (err) => logger.warn("idle database connection failed", { error: err.message }));
-  const auth = createAuth(cfg, pool, logger);
+  const options = authOptions(cfg, pool, logger);
   try {
-    await migrate(auth, pool);
+    await migrate(options, pool);
   } catch (err) {
     logger.error("database migration failed (is DATABASE_URL right and PostgreSQL up?)", { error: err.message });
     await pool.end().catch(() => {});
     return 1;
   }
 
+  const auth = betterAuth(options);
   const state = { draining: false };
   const server = createServer({ cfg, auth, pool, logger, version, state });
   await new Promise((resolve, reject) => {

@@ -13,6 +13,8 @@ import { isLoopbackHost } from "./config.js";
  */
 export function authorizeDefaults(params, mcpPublicURL) {
   if (!params.has("resource")) params.set("resource", mcpPublicURL);
+  // Codes bound to a DPoP key could never be redeemed: DPoP proofs are not accepted here.
+  params.delete("dpop_jkt");
   const scope = params.get("scope");
   if (scope !== null && scope.trim() !== "") {
     const scopes = scope.split(" ").filter(Boolean);

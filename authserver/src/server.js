@@ -148,6 +148,12 @@ export function createHandler({ cfg, auth, pool, logger, version, state }) {
     const headers = { ...req.headers };
     delete headers.dpop;
     const r = await callAuth(req.method, path, headers, { raw, json, query });
+    if (req.method === "GET" && path === `${API_PREFIX}/oauth2/authorize` && r.status === 200) {
+      // The plugin answers fetch-looking requests with {redirect, url} JSON; authorization is
+      // a navigation for every client (RFC 6749 §4.1.1), so it always gets a real redirect.
+      const data = await r.clone().json().catch(() => null);
+      if (data?.redirect === true && typeof data.url === "string") return redirect(res, data.url, r.headers.getSetCookie());
+    }
     return writeResponse(res, r);
   }
 

@@ -74,8 +74,7 @@ taskwire is running. Ctrl-C stops everything; the next run finds the same data.
 {{- if .S.PostgresNote}}
   ({{.S.PostgresNote}})
 {{- end}}
-
-{{- if .S.AuthEnabled}}
+{{if .S.AuthEnabled}}
 Open the chat page and sign up (e-mail + password); the page signs in at the auth service.
 
 Dev token for user {{.S.User}} at mcpserver (valid 30 days), and one for chatproxy's curl API:

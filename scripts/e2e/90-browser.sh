@@ -42,7 +42,7 @@ trap cleanup EXIT
 
 mkdir -p "$ARTIFACTS"
 go build -o "$work/devrun" ./scripts/devrun
-"$work/devrun" -ephemeral -fake-llm -ready-file "$work/ready.json" >"$ARTIFACTS/stack.log" 2>&1 &
+"$work/devrun" -ephemeral -fake-llm -auth=false -ready-file "$work/ready.json" >"$ARTIFACTS/stack.log" 2>&1 &
 stack_pid=$!
 
 # First runs build both services and initialise PostgreSQL: allow a few minutes.

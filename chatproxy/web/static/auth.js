@@ -30,7 +30,8 @@
 
   function build() {
     var box = el('section', { id: 'auth', class: 'notice auth', 'aria-labelledby': 'auth-title' });
-    box.appendChild(el('h2', { id: 'auth-title' }, 'Sign in to taskwire'));
+    var title = el('h2', { id: 'auth-title' }, 'Sign in to taskwire');
+    box.appendChild(title);
     var form = el('form', { id: 'auth-form', class: 'auth-form', novalidate: '' });
     var name = field(form, 'auth-name', 'Name (for a new account)', 'text', 'name');
     name.removeAttribute('required');
@@ -67,7 +68,7 @@
     signOut.addEventListener('click', function () {
       call('POST', '/sign-out', {}).then(function () { window.location.reload(); });
     });
-    return { box: box, form: form, message: message, who: who, whoText: whoText, password: password, buttons: [signIn, signUp] };
+    return { title: title, box: box, form: form, message: message, who: who, whoText: whoText, password: password, buttons: [signIn, signUp] };
   }
 
   function call(method, path, body) {
@@ -85,6 +86,7 @@
     clearTimeout(refreshTimer);
     ui.form.hidden = false;
     ui.who.hidden = true;
+    ui.title.textContent = 'Sign in to taskwire';
     ui.message.textContent = text || '';
   }
 
@@ -126,6 +128,7 @@
       if (help) help.hidden = true;
       ui.form.hidden = true;
       ui.who.hidden = false;
+      ui.title.textContent = 'Your account';
       ui.message.textContent = '';
       clearTimeout(refreshTimer);
       refreshTimer = setTimeout(fetchToken, Math.max(expiresIn(r.data.token) - REFRESH_EARLY_MS, 10000));

@@ -47,6 +47,9 @@ export function authOptions(cfg, pool, logger) {
     trustedOrigins: [cfg.baseURL, ...cfg.trustedOrigins],
     emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 128, autoSignIn: true },
     telemetry: { enabled: false },
+    // Errors that cannot go back to a client (unknown client, unregistered redirect URI) are
+    // shown on our own page.
+    onAPIError: { errorURL: cfg.baseURL + "/error" },
     logger: {
       level: cfg.logLevel === "debug" ? "debug" : "warn",
       // The message only: arguments can hold request data.

@@ -40,7 +40,7 @@ export function createHandler({ cfg, auth, pool, logger, version, state }) {
   const trusted = new Set(cfg.trustedOrigins);
   const metadata = oauthProviderAuthServerMetadata(auth);
 
-  async function callAuth(method, path, incoming, { json, raw, query } = {}) {
+  async function callAuth(method, path, incoming, { json, raw, query, incomingIP } = {}) {
     const headers = new Headers();
     for (const [k, v] of Object.entries(incoming)) {
       if (v === undefined || ["host", "content-length", "connection", "transfer-encoding"].includes(k)) continue;
@@ -53,6 +53,8 @@ export function createHandler({ cfg, auth, pool, logger, version, state }) {
     } else if (raw && raw.length > 0 && method !== "GET" && method !== "HEAD") {
       body = raw;
     }
+    // Better Auth's per-IP rate limits read X-Forwarded-For; a direct client is its socket.
+    if (!headers.has("x-forwarded-for") && incomingIP) headers.set("x-forwarded-for", incomingIP);
     const url = new URL(cfg.baseURL + path);
     if (query) url.search = query;
     return auth.handler(new Request(url, { method, headers, body }));
@@ -90,7 +92,7 @@ export function createHandler({ cfg, auth, pool, logger, version, state }) {
     const payload = { email, password: form.get("password") || "" };
     if (kind === "up") payload.name = (form.get("name") || "").trim() || email;
     if (oauthQuery) payload.oauth_query = oauthQuery;
-    const r = await callAuth("POST", kind === "up" ? "/api/auth/sign-up/email" : "/api/auth/sign-in/email", authHeadersFor(req), { json: payload });
+    const r = await callAuth("POST", kind === "up" ? "/api/auth/sign-up/email" : "/api/auth/sign-in/email", authHeadersFor(req), { json: payload, incomingIP: req.socket.remoteAddress });
     const data = await r.json().catch(() => ({}));
     const cookies = r.headers.getSetCookie();
     if (!r.ok) {
@@ -147,7 +149,7 @@ export function createHandler({ cfg, auth, pool, logger, version, state }) {
     // mcpserver takes Bearer tokens only, so no token may come out bound to a DPoP key.
     const headers = { ...req.headers };
     delete headers.dpop;
-    const r = await callAuth(req.method, path, headers, { raw, json, query });
+    const r = await callAuth(req.method, path, headers, { raw, json, query, incomingIP: req.socket.remoteAddress });
     if (req.method === "GET" && path === `${API_PREFIX}/oauth2/authorize` && r.status === 200) {
       // The plugin answers fetch-looking requests with {redirect, url} JSON; authorization is
       // a navigation for every client (RFC 6749 §4.1.1), so it always gets a real redirect.

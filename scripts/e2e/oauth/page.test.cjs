@@ -3,8 +3,9 @@
 // a wrong password, signs in again, chats "add a task to buy milk" (the fake model) and sees
 // the task in the panel — every request carrying the auth service's JWT, no dev token used.
 //
-// Env: TASKWIRE_URL (the page), AUTH_URL (the auth service), ARTIFACTS (screenshots; default
-// test-artifacts/auth-page), CHROMIUM (default /usr/bin/chromium).
+// Run by 35-auth-page.sh through 90-browser.sh. Env: TASKWIRE_URL (the page), ARTIFACTS
+// (screenshots; default test-artifacts/auth-page), CHROMIUM (default /usr/bin/chromium). The
+// auth service's URL is read from the page's own configuration.
 'use strict';
 
 const { chromium } = require('playwright-core');
@@ -13,7 +14,6 @@ const os = require('node:os');
 const path = require('node:path');
 
 const url = process.env.TASKWIRE_URL;
-const authURL = process.env.AUTH_URL;
 const artifacts = process.env.ARTIFACTS || 'test-artifacts/auth-page';
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -26,7 +26,7 @@ function jwtPayload(authorization) {
 }
 
 async function main() {
-  if (!url || !authURL) throw new Error('TASKWIRE_URL and AUTH_URL must be set');
+  if (!url) throw new Error('TASKWIRE_URL is not set');
   fs.mkdirSync(artifacts, { recursive: true });
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskwire-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -51,6 +51,8 @@ async function main() {
 
     step(`open ${url}`);
     const resp = await page.goto(url, { waitUntil: 'domcontentloaded' });
+    const authURL = await page.evaluate(() => (window.TASKWIRE_CONFIG || {}).authURL);
+    if (!authURL) throw new Error('the page has no auth service configured (TASKWIRE_CONFIG.authURL)');
     const csp = resp.headers()['content-security-policy'] || '';
     if (!csp.includes(`connect-src 'self' https://*.openai.com ${authURL}`)) throw new Error(`CSP does not let the page reach the auth service: ${csp}`);
 

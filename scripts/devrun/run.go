@@ -156,7 +156,13 @@ func start(ctx context.Context, o options, out *prefixer, stdout io.Writer) (err
 			return fmt.Errorf("find the repository: %w", err)
 		}
 		s.PublicAuth, s.PublicMCP, s.TrustedOrigins = os.Getenv("BETTER_AUTH_URL"), os.Getenv("MCP_PUBLIC_URL"), os.Getenv("AUTH_TRUSTED_ORIGINS")
-		if s.NodeBin, err = findNode(ctx, dataDir, out.writer("devrun")); err != nil {
+		// A Node fetched from npm is a tool, not data: ephemeral runs keep it in the repository's
+		// .data too, so tests do not download it every time.
+		nodeDir := dataDir
+		if o.ephemeral {
+			nodeDir = filepath.Join(s.RepoDir, ".data")
+		}
+		if s.NodeBin, err = findNode(ctx, nodeDir, out.writer("devrun")); err != nil {
 			return err
 		}
 		if err := npmCI(ctx, s.NodeBin, filepath.Join(s.RepoDir, "authserver"), out.writer("npm")); err != nil {

@@ -51,8 +51,9 @@ export function loadConfig(env) {
 
   const accessTokenTTL = parseSeconds("AUTH_ACCESS_TOKEN_TTL", get("AUTH_ACCESS_TOKEN_TTL", "3600"));
   const environment = get("ENVIRONMENT", "development");
-  if (environment === "production" && new URL(baseURL).protocol !== "https:") {
-    throw new Error("BETTER_AUTH_URL must be https:// when ENVIRONMENT=production (cookies and OAuth redirects need it)");
+  const base = new URL(baseURL);
+  if (environment === "production" && base.protocol !== "https:" && !isLoopbackHost(base.hostname)) {
+    throw new Error("BETTER_AUTH_URL must be https:// when ENVIRONMENT=production (cookies and OAuth redirects need it); only a loopback URL may be http");
   }
 
   return {

@@ -14,6 +14,11 @@ test("defaults match the shared contract", () => {
   assert.equal(c.accessTokenTTL, 3600);
 });
 
+test("production allows http only on loopback", () => {
+  assert.equal(loadConfig({ ...base, ENVIRONMENT: "production" }).baseURL, "http://127.0.0.1:8002");
+  assert.equal(loadConfig({ ...base, ENVIRONMENT: "production", BETTER_AUTH_URL: "https://auth.example.com" }).baseURL, "https://auth.example.com");
+});
+
 test("values are normalised", () => {
   const c = loadConfig({ ...base, BETTER_AUTH_URL: "https://auth.example.com/", MCP_PUBLIC_URL: "https://tasks.example.com/mcp/", AUTH_TRUSTED_ORIGINS: "https://chat.example.com, https://chat.example.com,http://localhost:3000" });
   assert.equal(c.baseURL, "https://auth.example.com");
@@ -35,7 +40,7 @@ test("each bad setting is refused with the variable's name", () => {
     [{ MCP_PUBLIC_URL: "https://tasks.example.com/mcp#x" }, /^MCP_PUBLIC_URL:/],
     [{ AUTH_TRUSTED_ORIGINS: "https://chat.example.com/page" }, /^AUTH_TRUSTED_ORIGINS:/],
     [{ AUTH_ACCESS_TOKEN_TTL: "5" }, /^AUTH_ACCESS_TOKEN_TTL=/],
-    [{ ENVIRONMENT: "production" }, /^BETTER_AUTH_URL must be https/],
+    [{ ENVIRONMENT: "production", BETTER_AUTH_URL: "http://auth.example.com" }, /^BETTER_AUTH_URL must be https/],
   ];
   for (const [env, want] of cases) {
     assert.throws(() => loadConfig({ ...base, ...env }), { message: want }, JSON.stringify(env));

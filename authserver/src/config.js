@@ -66,8 +66,14 @@ export function loadConfig(env) {
     trustedOrigins: [...new Set(trustedOrigins)],
     accessTokenTTL,
     environment,
-    logLevel: get("LOG_LEVEL", "info"),
+    logLevel: parseLevel(get("LOG_LEVEL", "info")),
   };
+}
+
+function parseLevel(v) {
+  const level = v.toLowerCase();
+  if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`LOG_LEVEL=${JSON.stringify(v)} must be debug, info, warn or error`);
+  return level;
 }
 
 function parsePort(name, v) {

@@ -40,6 +40,7 @@ test("each bad setting is refused with the variable's name", () => {
     [{ MCP_PUBLIC_URL: "https://tasks.example.com/mcp#x" }, /^MCP_PUBLIC_URL:/],
     [{ AUTH_TRUSTED_ORIGINS: "https://chat.example.com/page" }, /^AUTH_TRUSTED_ORIGINS:/],
     [{ AUTH_ACCESS_TOKEN_TTL: "5" }, /^AUTH_ACCESS_TOKEN_TTL=/],
+    [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL=/],
     [{ ENVIRONMENT: "production", BETTER_AUTH_URL: "http://auth.example.com" }, /^BETTER_AUTH_URL must be https/],
   ];
   for (const [env, want] of cases) {

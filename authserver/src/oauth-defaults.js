@@ -25,21 +25,30 @@ export function authorizeDefaults(params, mcpPublicURL) {
 }
 
 /**
- * registrationDefaults adjusts a dynamic client registration (RFC 7591) body. A client that
- * does not say its application_type is a web client to the plugin, which then refuses
- * http://127.0.0.1:PORT/… redirect URIs — exactly what desktop hosts (Claude Code, VS Code, the
- * MCP SDKs) register (RFC 8252 loopback redirects). Such a client is a native one, so we say so.
+ * registrationDefaults adjusts a dynamic client registration (RFC 7591) body, filling in only
+ * what the client left out (RFC 7591 §3.2.1 lets the server choose those values):
+ * - no grant_types: authorization_code and refresh_token. The RFC's default is the code
+ *   alone, which would leave a host that omits the field without refresh tokens, signing the
+ *   user in again every hour;
+ * - no application_type, and a loopback redirect URI: native. Better Auth takes a client that
+ *   does not say for a web client and refuses http://127.0.0.1:PORT/… redirect URIs — exactly
+ *   what desktop hosts (Claude Code, VS Code, the MCP SDKs) register (RFC 8252).
  */
 export function registrationDefaults(body) {
-  if (!body || typeof body !== "object" || Array.isArray(body) || body.application_type !== undefined) return body;
-  const uris = Array.isArray(body.redirect_uris) ? body.redirect_uris : [];
-  const loopback = uris.some((u) => {
-    try {
-      const url = new URL(u);
-      return url.protocol === "http:" && isLoopbackHost(url.hostname);
-    } catch {
-      return false;
-    }
-  });
-  return loopback ? { ...body, application_type: "native" } : body;
+  if (!body || typeof body !== "object" || Array.isArray(body)) return body;
+  const out = { ...body };
+  if (out.grant_types === undefined) out.grant_types = ["authorization_code", "refresh_token"];
+  if (out.application_type === undefined && Array.isArray(out.redirect_uris) && out.redirect_uris.some(isLoopbackRedirect)) {
+    out.application_type = "native";
+  }
+  return out;
+}
+
+function isLoopbackRedirect(u) {
+  try {
+    const url = new URL(u);
+    return url.protocol === "http:" && isLoopbackHost(url.hostname);
+  } catch {
+    return false;
+  }
 }

@@ -233,7 +233,9 @@ export function createHandler({ cfg, auth, pool, logger, version, state }) {
 /** createServer wraps the handler in a node:http server with conservative limits. */
 export function createServer(deps) {
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, createHandler(deps));
-  server.keepAliveTimeout = 5_000;
+  // Longer than clients' and proxies' own idle timeouts, so they close idle connections first
+  // and never send a request on one we are closing.
+  server.keepAliveTimeout = 65_000;
   return server;
 }
 

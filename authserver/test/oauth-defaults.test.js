@@ -28,6 +28,8 @@ test("registrationDefaults makes loopback-redirect clients native, and nothing e
     [{ redirect_uris: "nope" }, undefined],
   ];
   for (const [body, want] of cases) assert.equal(registrationDefaults(body).application_type, want, JSON.stringify(body));
+  assert.deepEqual(registrationDefaults({ redirect_uris: [] }).grant_types, ["authorization_code", "refresh_token"]);
+  assert.deepEqual(registrationDefaults({ grant_types: ["authorization_code"] }).grant_types, ["authorization_code"]);
   assert.equal(registrationDefaults(null), null);
   assert.deepEqual(registrationDefaults([1]), [1]);
 });

@@ -205,11 +205,12 @@ async function main() {
 
   // 6. Tokens mcpserver must refuse with 401 + challenge.
   const now = Math.floor(Date.now() / 1000);
+  const pageToken = (await (await browser.fetch(`${AUTH_URL}/api/auth/token`)).json()).token;
   const bad = {
     "expired token": signToken({ sub: userID, iss: AUTH_URL, aud: MCP_URL, scope: "tasks:read tasks:write", iat: now - 7200, exp: now - 3600 }),
     "token for another audience": signToken({ sub: userID, iss: AUTH_URL, aud: "https://elsewhere.example/mcp", scope: "tasks:read tasks:write", iat: now, exp: now + 600 }),
     "tampered token": tok.access_token.slice(0, -4) + (tok.access_token.endsWith("AAAA") ? "BBBB" : "AAAA"),
-    "session JWT of the chat page (aud = BETTER_AUTH_URL)": (await (await browser.fetch(`${AUTH_URL}/api/auth/token`)).json()).token,
+    "session JWT of the chat page (aud = BETTER_AUTH_URL)": pageToken,
   };
   for (const [name, t] of Object.entries(bad)) {
     const r = await rawCall(t, "list_tasks");
@@ -282,6 +283,9 @@ async function badInput(browser, account, info) {
   const register = (body, raw) => fetch(`${AUTH_URL}/api/auth/oauth2/register`, { method: "POST", headers: { "content-type": "application/json" }, body: raw ?? JSON.stringify(body) });
   const hosts = await register({ client_name: "hosts", redirect_uris: ["https://claude.ai/api/mcp/auth_callback", "https://claude.com/api/mcp/auth_callback", "https://chatgpt.com/connector_platform_oauth_redirect", "http://127.0.0.1:33418/", "http://localhost:6274/oauth/callback"], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] });
   check("registration: Claude, ChatGPT and loopback redirect URIs accepted", hosts.status === 201, `${hosts.status} ${(await hosts.text()).slice(0, 200)}`);
+  const bare = await register({ client_name: "bare", redirect_uris: ["http://127.0.0.1:40000/cb"], token_endpoint_auth_method: "none" });
+  const bareBody = await bare.json().catch(() => ({}));
+  check("registration without grant_types or application_type: refresh tokens allowed, loopback accepted", bare.status === 201 && (bareBody.grant_types || []).includes("refresh_token"), `${bare.status} ${JSON.stringify(bareBody).slice(0, 200)}`);
   const js = await register({ client_name: "x", redirect_uris: ["javascript:alert(1)"], token_endpoint_auth_method: "none" });
   check("registration: a javascript: redirect URI is refused (400)", js.status === 400, `${js.status}`);
   const notJSON = await register(null, "{not json");

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/taskwire/taskwire/chatproxy/llm"
+	"github.com/taskwire/taskwire/chatproxy/web"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/loopback"
 )
@@ -24,6 +25,7 @@ type config struct {
 	Environment  string   `env:"ENVIRONMENT" envDefault:"development"`
 	LogLevel     string   `env:"LOG_LEVEL" envDefault:"info"`
 	DevUser      string   `env:"DEV_USER"`
+	AuthURL      string   `env:"BETTER_AUTH_URL"`
 	DomainKey    string   `env:"CHATKIT_DOMAIN_KEY" envDefault:"domain_pk_localhost_dev"`
 	MaxSteps     int      `env:"AGENT_MAX_STEPS" envDefault:"8"`
 	HistoryChars int      `env:"AGENT_HISTORY_CHARS" envDefault:"60000"`
@@ -46,6 +48,8 @@ func (c config) check() error {
 		return fmt.Errorf("AGENT_MAX_STEPS must be between 1 and 50, got %d", c.MaxSteps)
 	case c.HistoryChars < 1000:
 		return fmt.Errorf("AGENT_HISTORY_CHARS must be at least 1000, got %d", c.HistoryChars)
+	case c.AuthURL != "" && !web.IsOrigin(c.AuthURL):
+		return fmt.Errorf("BETTER_AUTH_URL must be an origin such as https://auth.example.com (no path), got %q", c.AuthURL)
 	}
 	if _, err := c.LLM.Providers(); err != nil {
 		return err

@@ -143,7 +143,8 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	})
 	routes.Public("GET /metrics", obs.MetricsHandler(reg))
 	routes.Public("GET /", web.Handler(web.Config{
-		DomainKey: cfg.DomainKey, DevMode: cfg.DevUser != "",
+		// With an auth service the page signs users in; the dev token is only its fallback.
+		DomainKey: cfg.DomainKey, DevMode: cfg.DevUser != "" && cfg.AuthURL == "", AuthURL: cfg.AuthURL,
 		LLMConfigured: model.Configured(), LLMHelp: llm.ErrNotConfigured.Error(),
 	}))
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strings"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	// LLMConfigured false makes the page show LLMHelp prominently: chatting cannot work yet.
 	LLMConfigured bool   `json:"llmConfigured"`
 	LLMHelp       string `json:"llmHelp"`
+	// AuthURL is the auth service's base URL (BETTER_AUTH_URL): static/auth.js signs the user
+	// up and in there and hands the page its JWTs. Empty: no sign-in form (dev mode or an
+	// embedding app supplies tokens). It must be an origin; the CSP lets the page reach it.
+	AuthURL string `json:"authURL,omitempty"`
 }
 
 // configMarker in index.html is replaced by the inline script that sets the configuration.
@@ -53,7 +58,7 @@ func Handler(cfg Config) http.Handler {
 	}
 	index := bytes.Replace(raw, []byte(configMarker), []byte("<script>"+script+"</script>"), 1)
 	sum := sha256.Sum256([]byte(script))
-	csp := contentSecurityPolicy("'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'")
+	csp := contentSecurityPolicy("'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'", cfg.AuthURL)
 
 	static, err := fs.Sub(files, "static")
 	if err != nil {
@@ -87,16 +92,28 @@ func Handler(cfg Config) http.Handler {
 	})
 }
 
+// originPattern is scheme://host[:port] with nothing that could end a CSP source expression.
+var originPattern = regexp.MustCompile(`^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$|^https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?/?$`)
+
+// IsOrigin reports whether s is an http(s) origin (an optional trailing slash allowed), the
+// only form of BETTER_AUTH_URL the page and its CSP accept.
+func IsOrigin(s string) bool { return originPattern.MatchString(s) }
+
 // contentSecurityPolicy allows our own files, the one inline configuration script (by hash),
-// and ChatKit: its script and frame come from cdn.platform.openai.com, and the frame's own
-// traffic goes to openai.com hosts. No inline event handlers, no eval, no plugins.
-func contentSecurityPolicy(configHash string) string {
+// ChatKit (its script and frame come from cdn.platform.openai.com, and the frame's own traffic
+// goes to openai.com hosts) and, when set, fetches to the auth service. No inline event
+// handlers, no eval, no plugins.
+func contentSecurityPolicy(configHash, authURL string) string {
+	connect := "connect-src 'self' https://*.openai.com"
+	if IsOrigin(authURL) {
+		connect += " " + strings.TrimSuffix(authURL, "/")
+	}
 	return strings.Join([]string{
 		"default-src 'self'",
 		"script-src 'self' https://cdn.platform.openai.com " + configHash,
 		"style-src 'self' 'unsafe-inline' https://cdn.platform.openai.com",
 		"frame-src https://cdn.platform.openai.com https://*.openai.com",
-		"connect-src 'self' https://*.openai.com",
+		connect,
 		"img-src 'self' data: blob: https:",
 		"font-src 'self' data: https://cdn.platform.openai.com https://cdn.openai.com",
 		"object-src 'none'",

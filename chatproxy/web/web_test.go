@@ -30,6 +30,7 @@ func TestPageInjectsConfigSafely(t *testing.T) {
 	}{
 		{"dev defaults", Config{DomainKey: "domain_pk_localhost_dev", DevMode: true, LLMConfigured: true}},
 		{"no model", Config{DomainKey: "k", LLMHelp: "Set OPENAI_API_KEY=sk-... & restart"}},
+		{"auth service", Config{DomainKey: "k", AuthURL: "https://auth.example.com"}},
 		{"hostile values", Config{
 			DomainKey: `</script><script>alert(1)</script>`,
 			LLMHelp:   "<!-- \u2028\u2029 '\"` </SCRIPT> ${x} \\",
@@ -59,8 +60,8 @@ func TestPageInjectsConfigSafely(t *testing.T) {
 					t.Errorf("config script contains %q unescaped: %s", bad, m[2])
 				}
 			}
-			if n := strings.Count(string(body), "<script"); n != 2 {
-				t.Errorf("page has %d script elements, want 2 (config, app.js)", n)
+			if n := strings.Count(string(body), "<script"); n != 3 {
+				t.Errorf("page has %d script elements, want 3 (config, app.js, auth.js)", n)
 			}
 			sum := sha256.Sum256(m[1])
 			hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
@@ -109,6 +110,7 @@ func TestStaticFilesAndRoutes(t *testing.T) {
 		{"/static/app.js", 200, "text/javascript; charset=utf-8", "window.TaskwireSetToken"},
 		{"/static/app.js", 200, "text/javascript; charset=utf-8", ChatKitScript},
 		{"/static/app.css", 200, "text/css; charset=utf-8", ".task-list"},
+		{"/static/auth.js", 200, "text/javascript; charset=utf-8", "window.TaskwireSetToken(r.data.token)"},
 		{"/static/", 404, "", ""},
 		{"/static/missing.js", 404, "", ""},
 		{"/index.html", 404, "", ""},
@@ -140,5 +142,44 @@ func TestPageHasNoInlineHandlers(t *testing.T) {
 	js, _ := files.ReadFile("static/app.js")
 	if regexp.MustCompile(`innerHTML|eval\(|new Function`).Match(js) {
 		t.Error("app.js renders HTML or evaluates strings; use textContent")
+	}
+}
+
+func TestCSPLetsThePageReachTheAuthService(t *testing.T) {
+	tests := []struct {
+		authURL string
+		want    string // the connect-src directive
+	}{
+		{"", "connect-src 'self' https://*.openai.com"},
+		{"http://127.0.0.1:8002", "connect-src 'self' https://*.openai.com http://127.0.0.1:8002"},
+		{"https://auth.example.com/", "connect-src 'self' https://*.openai.com https://auth.example.com"},
+		// Anything but an origin is left out rather than spliced into the policy.
+		{"https://auth.example.com; script-src *", "connect-src 'self' https://*.openai.com"},
+		{"https://auth.example.com/api/auth", "connect-src 'self' https://*.openai.com"},
+	}
+	for _, tc := range tests {
+		csp := get(t, Handler(Config{AuthURL: tc.authURL}), "/").Header.Get("Content-Security-Policy")
+		var got string
+		for _, d := range strings.Split(csp, "; ") {
+			if strings.HasPrefix(d, "connect-src") {
+				got = d
+			}
+		}
+		if got != tc.want {
+			t.Errorf("AuthURL %q: %q, want %q", tc.authURL, got, tc.want)
+		}
+	}
+}
+
+func TestIsOrigin(t *testing.T) {
+	tests := map[string]bool{
+		"http://127.0.0.1:8002": true, "https://auth.example.com": true, "https://auth.example.com/": true, "http://[::1]:8002": true,
+		"": false, "auth.example.com": false, "ftp://auth.example.com": false, "https://auth.example.com/api": false,
+		"https://auth.example.com?x": false, "https://a b.com": false, `https://a.com"`: false,
+	}
+	for in, want := range tests {
+		if got := IsOrigin(in); got != want {
+			t.Errorf("IsOrigin(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

@@ -64,6 +64,9 @@ taskwire is running. Ctrl-C stops everything; the next run finds the same data.
   ChatKit API   {{.S.ChatURL}}/chatkit      (POST, Bearer token)
   Simple chat   {{.S.ChatURL}}/api/chat     (POST, Bearer token)
   MCP server    {{.S.MCPURL}}
+{{- if .S.AuthEnabled}}
+  Auth service  {{.S.AuthURL}}   (accounts, JWKS, OAuth 2.1 for MCP hosts)
+{{- end}}
   Health        {{.S.ChatURL}}/health   {{.S.MCPBase}}/health
   Metrics       {{.S.ChatURL}}/metrics  {{.S.MCPBase}}/metrics
   PostgreSQL    {{.S.DatabaseURL}}
@@ -71,16 +74,24 @@ taskwire is running. Ctrl-C stops everything; the next run finds the same data.
 {{- if .S.PostgresNote}}
   ({{.S.PostgresNote}})
 {{- end}}
+{{if .S.AuthEnabled}}
+Open the chat page and sign up (e-mail + password); the page signs in at the auth service.
 
+Dev token for user {{.S.User}} at mcpserver (valid 30 days), and one for chatproxy's curl API:
+  export TASKWIRE_TOKEN={{.S.Token}}
+  export TASKWIRE_CHAT_TOKEN={{.S.ChatToken}}
+{{- else}}
 Dev token for user {{.S.User}} (valid 30 days; the page gets its own automatically):
   export TASKWIRE_TOKEN={{.S.Token}}
+  export TASKWIRE_CHAT_TOKEN=$TASKWIRE_TOKEN
+{{- end}}
 {{if not .S.LLMConfigured}}
 No LLM is configured, so the chat cannot answer yet (everything else works). Set one and
 run make run again:  OPENAI_API_KEY=sk-...  or  GEMINI_API_KEY=...  or, for a local or other
 OpenAI-compatible server,  OPENAI_BASE_URL=http://127.0.0.1:11434/v1 LLM_MODEL=qwen3
 {{end}}
 Try it with curl:
-  curl -s {{.S.ChatURL}}/api/chat -H "Authorization: Bearer $TASKWIRE_TOKEN" \
+  curl -s {{.S.ChatURL}}/api/chat -H "Authorization: Bearer $TASKWIRE_CHAT_TOKEN" \
        -H 'Content-Type: application/json' -d '{"message":"Add a task to buy groceries"}'
 
 Claude Desktop, local (claude_desktop_config.json):
@@ -95,6 +106,15 @@ MCP Inspector (Node >= 22):
 
 OpenAI Responses API, taskwire as an mcp tool (needs a public https URL for mcpserver):
 {{.Responses}}
+{{- if .S.AuthEnabled}}
+
+Claude, ChatGPT or VS Code by URL (OAuth): they connect from the internet, so put mcpserver
+({{.S.MCPBase}}) and the auth service ({{.S.AuthBase}}) behind public https URLs (a tunnel),
+then run again with those URLs, e.g.
+  BETTER_AUTH_URL=https://auth.example.com MCP_PUBLIC_URL=https://tasks.example.com/mcp make run
+and add https://tasks.example.com/mcp as a custom connector (docs/auth.md has the clicks).
+  now: BETTER_AUTH_URL={{.S.AuthURL}}  MCP_PUBLIC_URL={{.S.MCPPublicURL}}
+{{- end}}
 ================================================================================
 `))
 

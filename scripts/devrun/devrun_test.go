@@ -247,3 +247,39 @@ func TestPrivatePostgresKeepsData(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceEnvironmentWithAuth(t *testing.T) {
+	s := testStack()
+	s.AuthPort, s.NodeBin, s.RepoDir = 8002, "/usr/bin/node", "/src/taskwire"
+	s.PublicMCP = "https://tasks.example.com/mcp/"
+	envOf := func(svc service) map[string]string {
+		m := map[string]string{}
+		for _, kv := range svc.env {
+			k, v, _ := strings.Cut(kv, "=")
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		svc  service
+		want map[string]string
+	}{
+		{s.authserver(), map[string]string{"AUTH_PORT": "8002", "BETTER_AUTH_URL": "http://127.0.0.1:8002", "MCP_PUBLIC_URL": "https://tasks.example.com/mcp",
+			"AUTH_TRUSTED_ORIGINS": "http://127.0.0.1:8000", "BETTER_AUTH_SECRET": s.Secret, "DATABASE_URL": s.DatabaseURL}},
+		{s.mcpserver(), map[string]string{"BETTER_AUTH_JWKS_URL": "http://127.0.0.1:8002/api/auth/jwks", "BETTER_AUTH_ISSUER": "http://127.0.0.1:8002",
+			"MCP_AUDIENCE": "https://tasks.example.com/mcp", "MCP_PUBLIC_URL": "https://tasks.example.com/mcp", "MCP_AUTHORIZATION_SERVERS": "http://127.0.0.1:8002"}},
+		{s.chatproxy(), map[string]string{"BETTER_AUTH_URL": "http://127.0.0.1:8002", "BETTER_AUTH_JWKS_URL": "http://127.0.0.1:8002/api/auth/jwks",
+			"BETTER_AUTH_ISSUER": "http://127.0.0.1:8002", "CHAT_AUDIENCE": "http://127.0.0.1:8002", "MCP_AUDIENCE": "https://tasks.example.com/mcp", "DEV_USER": ""}},
+	}
+	for _, tc := range tests {
+		got := envOf(tc.svc)
+		for k, v := range tc.want {
+			if got[k] != v {
+				t.Errorf("%s %s = %q, want %q", tc.svc.name, k, got[k], v)
+			}
+		}
+	}
+	if a := s.authserver(); a.bin != "/usr/bin/node" || a.args[0] != "/src/taskwire/authserver/src/main.js" || a.health != "http://127.0.0.1:8002/health" {
+		t.Errorf("authserver service: %+v", a)
+	}
+}

@@ -24,6 +24,7 @@ type options struct {
 	ephemeral bool
 	fakeLLM   bool
 	readyFile string
+	auth      bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -35,6 +36,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.ephemeral, "ephemeral", false, "throwaway run for tests: temporary data, random free ports, everything removed at exit")
 	fs.BoolVar(&o.fakeLLM, "fake-llm", false, "answer chat with a built-in rule-based fake model instead of a real LLM (tests, demos)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write the URLs and token as JSON to this file once everything is up (for scripts)")
+	fs.BoolVar(&o.auth, "auth", true, "run the auth service (Node, Better Auth): sign-up on the page and OAuth for MCP hosts; -auth=false keeps the loopback dev token only")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -88,6 +90,11 @@ func start(ctx context.Context, o options, out *prefixer, stdout io.Writer) (err
 		if s.MCPPort, err = freePort(); err != nil {
 			return err
 		}
+		if o.auth {
+			if s.AuthPort, err = freePort(); err != nil {
+				return err
+			}
+		}
 	} else {
 		if s.ChatPort, err = envPort("PORT", 8000); err != nil {
 			return err
@@ -95,10 +102,14 @@ func start(ctx context.Context, o options, out *prefixer, stdout io.Writer) (err
 		if s.MCPPort, err = envPort("MCP_PORT", 8001); err != nil {
 			return err
 		}
-		for _, p := range []struct {
-			name string
-			port int
-		}{{"PORT (chatproxy)", s.ChatPort}, {"MCP_PORT (mcpserver)", s.MCPPort}} {
+		ports := []namedPort{{"PORT (chatproxy)", s.ChatPort}, {"MCP_PORT (mcpserver)", s.MCPPort}}
+		if o.auth {
+			if s.AuthPort, err = envPort("AUTH_PORT", 8002); err != nil {
+				return err
+			}
+			ports = append(ports, namedPort{"AUTH_PORT (auth service)", s.AuthPort})
+		}
+		for _, p := range ports {
 			if err := checkPortFree(s.Host, p.port); err != nil {
 				return fmt.Errorf("%s: %w — is another `make run` still running? Stop it, or set %s to a free port", p.name, err, strings.Fields(p.name)[0])
 			}
@@ -140,6 +151,25 @@ func start(ctx context.Context, o options, out *prefixer, stdout io.Writer) (err
 	}
 	s.LLMConfigured = o.fakeLLM || llmConfiguredInEnv()
 
+	if s.AuthEnabled() {
+		if s.RepoDir, err = os.Getwd(); err != nil {
+			return fmt.Errorf("find the repository: %w", err)
+		}
+		s.PublicAuth, s.PublicMCP, s.TrustedOrigins = os.Getenv("BETTER_AUTH_URL"), os.Getenv("MCP_PUBLIC_URL"), os.Getenv("AUTH_TRUSTED_ORIGINS")
+		// A Node fetched from npm is a tool, not data: ephemeral runs keep it in the repository's
+		// .data too, so tests do not download it every time.
+		nodeDir := dataDir
+		if o.ephemeral {
+			nodeDir = filepath.Join(s.RepoDir, ".data")
+		}
+		if s.NodeBin, err = findNode(ctx, nodeDir, out.writer("devrun")); err != nil {
+			return err
+		}
+		if err := npmCI(ctx, s.NodeBin, filepath.Join(s.RepoDir, "authserver"), out.writer("npm")); err != nil {
+			return err
+		}
+	}
+
 	fmt.Fprintln(out.writer("devrun"), "building mcpserver and chatproxy into", s.BinDir)
 	if err := runCommand(ctx, out.writer("build"), nil, "go", "build", "-o", s.BinDir+string(filepath.Separator), "./mcpserver", "./chatproxy"); err != nil {
 		return fmt.Errorf("build the services: %w", err)
@@ -155,7 +185,12 @@ func start(ctx context.Context, o options, out *prefixer, stdout io.Writer) (err
 			procs[i].stop(15 * time.Second)
 		}
 	})
-	for _, svc := range []service{mcp, s.chatproxy()} {
+	services := []service{mcp, s.chatproxy()}
+	if s.AuthEnabled() {
+		// First, so the Go services find its JWKS at once.
+		services = append([]service{s.authserver()}, services...)
+	}
+	for _, svc := range services {
 		p, err := startProcess(svc, out.writer(svc.name))
 		if err != nil {
 			return err
@@ -171,6 +206,12 @@ func start(ctx context.Context, o options, out *prefixer, stdout io.Writer) (err
 	}
 	if err := checkToken(ctx, s.Secret, s.Token, s.User); err != nil {
 		return err
+	}
+	if s.AuthEnabled() {
+		// chatproxy checks its own audience (the auth service's), so curl needs a token for it.
+		if s.ChatToken, err = captureCommand(ctx, withEnv(mcp.env, "MCP_AUDIENCE="+s.AuthURL()), mcp.bin, s.tokenArgs()...); err != nil {
+			return fmt.Errorf("mint a dev token for chatproxy: %w", err)
+		}
 	}
 	if o.readyFile != "" {
 		if err := writeReadyFile(o.readyFile, s); err != nil {
@@ -188,6 +229,12 @@ func start(ctx context.Context, o options, out *prefixer, stdout io.Writer) (err
 	case p := <-firstExit(procs):
 		return fmt.Errorf("%s exited unexpectedly: %v", p.name, p.err())
 	}
+}
+
+// namedPort is a port devrun wants, named by its variable for the error message.
+type namedPort struct {
+	name string
+	port int
 }
 
 // envPort reads a port from the environment, with a default.
@@ -263,13 +310,18 @@ func captureCommand(ctx context.Context, env []string, name string, args ...stri
 type readyInfo struct {
 	ChatURL     string `json:"chat_url"`
 	MCPURL      string `json:"mcp_url"`
+	AuthURL     string `json:"auth_url,omitempty"`
 	Token       string `json:"token"`
 	User        string `json:"user"`
 	DatabaseURL string `json:"database_url"`
 }
 
 func writeReadyFile(path string, s stack) error {
-	b, err := json.MarshalIndent(readyInfo{ChatURL: s.ChatURL(), MCPURL: s.MCPURL(), Token: s.Token, User: s.User, DatabaseURL: s.DatabaseURL}, "", "  ")
+	info := readyInfo{ChatURL: s.ChatURL(), MCPURL: s.MCPURL(), Token: s.Token, User: s.User, DatabaseURL: s.DatabaseURL}
+	if s.AuthEnabled() {
+		info.AuthURL = s.AuthURL()
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode ready file: %w", err)
 	}

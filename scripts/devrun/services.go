@@ -35,11 +35,73 @@ type stack struct {
 	Token         string
 	LLMConfigured bool
 	LLMEnv        []string // extra environment for chatproxy (the fake model)
+
+	// The auth service; AuthPort 0 means it is off (-auth=false) and the page uses dev tokens.
+	AuthPort       int
+	NodeBin        string
+	RepoDir        string
+	PublicAuth     string // BETTER_AUTH_URL from the environment (a tunnel), else empty
+	PublicMCP      string // MCP_PUBLIC_URL from the environment (a tunnel), else empty
+	TrustedOrigins string // AUTH_TRUSTED_ORIGINS from the environment, else empty
+	ChatToken      string // a dev token for chatproxy's own audience (curl /api/chat) when auth is on
 }
 
 func (s stack) ChatURL() string { return "http://" + s.Host + ":" + strconv.Itoa(s.ChatPort) }
 func (s stack) MCPBase() string { return "http://" + s.Host + ":" + strconv.Itoa(s.MCPPort) }
 func (s stack) MCPURL() string  { return s.MCPBase() + "/mcp" }
+
+// AuthEnabled says whether devrun runs the auth service.
+func (s stack) AuthEnabled() bool { return s.AuthPort != 0 }
+
+// AuthBase is where the auth service listens; AuthURL is its public base URL (the issuer of
+// every token), which differs only when tunnelled.
+func (s stack) AuthBase() string { return "http://" + s.Host + ":" + strconv.Itoa(s.AuthPort) }
+func (s stack) AuthURL() string {
+	if s.PublicAuth != "" {
+		return strings.TrimSuffix(s.PublicAuth, "/")
+	}
+	return s.AuthBase()
+}
+
+// MCPPublicURL is mcpserver's URL as MCP hosts reach it: the audience of its tokens.
+func (s stack) MCPPublicURL() string {
+	if s.PublicMCP != "" {
+		return strings.TrimSuffix(s.PublicMCP, "/")
+	}
+	return s.MCPURL()
+}
+
+// authIssuerEnv is how both Go services verify the auth service's tokens: keys from the local
+// JWKS (no tunnel round trip), issuer = the public base URL.
+func (s stack) authIssuerEnv() []string {
+	if !s.AuthEnabled() {
+		return nil
+	}
+	return []string{"BETTER_AUTH_JWKS_URL=" + s.AuthBase() + "/api/auth/jwks", "BETTER_AUTH_ISSUER=" + s.AuthURL()}
+}
+
+func (s stack) authserver() service {
+	origins := s.ChatURL()
+	if s.TrustedOrigins != "" {
+		origins += "," + s.TrustedOrigins
+	}
+	return service{
+		name: "authserver",
+		bin:  s.NodeBin,
+		args: []string{filepath.Join(s.RepoDir, "authserver", "src", "main.js")},
+		env: withEnv(os.Environ(),
+			"DATABASE_URL="+s.DatabaseURL,
+			"AUTH_HOST="+s.Host,
+			"AUTH_PORT="+strconv.Itoa(s.AuthPort),
+			"BETTER_AUTH_URL="+s.AuthURL(),
+			"BETTER_AUTH_SECRET="+s.Secret,
+			"MCP_PUBLIC_URL="+s.MCPPublicURL(),
+			"AUTH_TRUSTED_ORIGINS="+origins,
+			"ENVIRONMENT=development",
+		),
+		health: s.AuthBase() + "/health",
+	}
+}
 
 // service is one binary to run.
 type service struct {
@@ -51,7 +113,7 @@ type service struct {
 }
 
 func (s stack) mcpserver() service {
-	return service{
+	svc := service{
 		name: "mcpserver",
 		bin:  filepath.Join(s.BinDir, "mcpserver"),
 		args: []string{"serve"},
@@ -62,11 +124,21 @@ func (s stack) mcpserver() service {
 			"BETTER_AUTH_SECRET="+s.Secret,
 			// Audience-bound tokens, as in production: mcpserver refuses tokens minted for
 			// anything else, and chatproxy mints or forwards tokens for exactly this.
-			"MCP_AUDIENCE="+s.MCPURL(),
+			"MCP_AUDIENCE="+s.MCPPublicURL(),
 			"ENVIRONMENT=development",
 		),
 		health: s.MCPBase() + "/health",
 	}
+	svc.env = withEnv(svc.env, s.mcpAuthEnv()...)
+	return svc
+}
+
+// mcpAuthEnv is what mcpserver needs to be an OAuth resource server of the auth service.
+func (s stack) mcpAuthEnv() []string {
+	if !s.AuthEnabled() {
+		return nil
+	}
+	return append(s.authIssuerEnv(), "MCP_PUBLIC_URL="+s.MCPPublicURL(), "MCP_AUTHORIZATION_SERVERS="+s.AuthURL())
 }
 
 func (s stack) chatproxy() service {
@@ -75,11 +147,17 @@ func (s stack) chatproxy() service {
 		"HOST="+s.Host,
 		"PORT="+strconv.Itoa(s.ChatPort),
 		"MCP_SERVER_URL="+s.MCPURL(),
-		"MCP_AUDIENCE="+s.MCPURL(),
+		"MCP_AUDIENCE="+s.MCPPublicURL(),
 		"BETTER_AUTH_SECRET="+s.Secret,
-		"DEV_USER="+s.User,
 		"ENVIRONMENT=development",
 	)
+	if s.AuthEnabled() {
+		// The page signs in at the auth service; its session JWTs are for the auth service's
+		// own audience, which is therefore chatproxy's.
+		env = withEnv(env, append(s.authIssuerEnv(), "BETTER_AUTH_URL="+s.AuthURL(), "CHAT_AUDIENCE="+s.AuthURL(), "DEV_USER=")...)
+	} else {
+		env = withEnv(env, "DEV_USER="+s.User)
+	}
 	return service{
 		name:   "chatproxy",
 		bin:    filepath.Join(s.BinDir, "chatproxy"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the container files without a Docker engine (none runs on CI machines):
-#  1. lints Dockerfile.mcp and Dockerfile.proxy with dockerfile-utils (the validator behind
+#  1. lints Dockerfile.mcp, Dockerfile.proxy and Dockerfile.auth with dockerfile-utils (the validator behind
 #     VS Code's Docker extension; hadolint is in no registry we can reach: not in Debian, and
 #     PyPI is closed) and docker-compose.yml with dclint — both pinned, from npm;
 #  2. checks the properties the images must have: multi-stage, CGO_ENABLED=0, a distroless
@@ -58,6 +58,19 @@ check_dockerfile() {
 
 check_dockerfile Dockerfile.mcp mcpserver
 check_dockerfile Dockerfile.proxy chatproxy
+
+# Dockerfile.auth is Node, not Go: a locked npm install in the build stage, distroless Node,
+# non-root, and exec-form HEALTHCHECK and ENTRYPOINT.
+f=Dockerfile.auth
+[ -f "$f" ] || fail "$f is missing"
+echo "--- lint $f"
+"$CACHE/node_modules/.bin/dockerfile-utils" lint "$f" || fail "$f: dockerfile-utils found problems (above)"
+[ "$(instructions "$f" FROM | grep -c .)" -ge 2 ] || fail "$f: not multi-stage"
+[[ $(instructions "$f" FROM | tail -n1) =~ gcr\.io/distroless/nodejs.*-debian1[0-9]+:nonroot ]] || fail "$f: final stage is not distroless Node (nonroot)"
+instructions "$f" RUN | grep -q 'npm ci --omit=dev' || fail "$f: dependencies must come from the lockfile (npm ci --omit=dev)"
+instructions "$f" USER | tail -n1 | grep -qE 'USER[[:space:]]+(nonroot|65532)' || fail "$f: last USER is not nonroot"
+instructions "$f" HEALTHCHECK | grep -qE 'CMD[[:space:]]*\[' || fail "$f: HEALTHCHECK must use the exec form"
+instructions "$f" ENTRYPOINT | grep -qE '\[[[:space:]]*"/nodejs/bin/node"' || fail "$f: want ENTRYPOINT [\"/nodejs/bin/node\"] (exec form)"
 
 echo "--- lint docker-compose.yml"
 # The services are ordered by start-up (health order), not alphabetically, on purpose.

@@ -7,11 +7,12 @@
 # confirmed Delete change tasks in mcpserver; the panel renames and undoes a delete.
 # Screenshots (light, dark, phone width) go to test-artifacts/browser/. Installs chromium (apt) and playwright-core (npm, pinned) when
 # missing, as root on a fresh Debian machine.
+# BROWSER_TEST, BROWSER_DEVRUN_FLAG and BROWSER_ARTIFACTS let 35-auth-page.sh reuse this stack.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CACHE=scripts/e2e/.cache/browser
-ARTIFACTS=test-artifacts/browser
+ARTIFACTS=${BROWSER_ARTIFACTS:-test-artifacts/browser}
 CHROMIUM=/usr/bin/chromium
 
 fail() { echo "90-browser: $*" >&2; exit 1; }
@@ -44,7 +45,7 @@ trap cleanup EXIT
 
 mkdir -p "$ARTIFACTS"
 go build -o "$work/devrun" ./scripts/devrun
-"$work/devrun" -ephemeral -fake-llm -ready-file "$work/ready.json" >"$ARTIFACTS/stack.log" 2>&1 &
+"$work/devrun" -ephemeral -fake-llm "${BROWSER_DEVRUN_FLAG:--auth=false}" -ready-file "$work/ready.json" >"$ARTIFACTS/stack.log" 2>&1 &
 stack_pid=$!
 
 # First runs build both services and initialise PostgreSQL: allow a few minutes.
@@ -61,7 +62,7 @@ done
 url=$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).chat_url + "/")' "$work/ready.json")
 echo "90-browser: page at $url"
 if ! TASKWIRE_URL="$url" ARTIFACTS="$ARTIFACTS" CHROMIUM="$CHROMIUM" NODE_PATH="$PWD/$CACHE/node_modules" \
-     node scripts/e2e/browser/test.cjs; then
+     node "${BROWSER_TEST:-scripts/e2e/browser/test.cjs}"; then
   tail -n 40 "$ARTIFACTS/stack.log" >&2
   fail "browser test failed (screenshot and stack log in $ARTIFACTS)"
 fi

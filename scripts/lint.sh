@@ -10,6 +10,7 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+(cd tools && go vet ./... && go test -count=1 ./...) # the tool module's own helpers
 go tool -modfile=tools/go.mod sqlc diff
 
 # Kubernetes manifests: kubeconform -strict against schemas built from k8s.io/api (pinned in

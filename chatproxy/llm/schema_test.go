@@ -21,38 +21,33 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // (from its own golden file, so a new tool or field is covered at once) and edge cases.
 func schemaFixtures(t *testing.T) []openai.Tool {
 	t.Helper()
-	var tools []openai.Tool
-	raw, err := os.ReadFile(filepath.Join("..", "..", "mcpserver", "tasktools", "testdata", "tools.golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var real []struct {
+	var real, cases []struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description"`
-		InputSchema json.RawMessage `json:"inputSchema"`
+		InputSchema json.RawMessage `json:"inputSchema"` // mcpserver's golden file
+		Parameters  json.RawMessage `json:"parameters"`  // cases.json
 	}
-	if err := json.Unmarshal(raw, &real); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, filepath.Join("..", "..", "mcpserver", "tasktools", "testdata", "tools.golden.json"), &real)
+	readJSON(t, filepath.Join("testdata", "schema", "cases.json"), &cases)
+	var tools []openai.Tool
 	for _, r := range real {
 		tools = append(tools, tool(r.Name, r.Description, r.InputSchema))
-	}
-	raw, err = os.ReadFile(filepath.Join("testdata", "schema", "cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	}
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
 	}
 	for _, c := range cases {
 		tools = append(tools, tool(c.Name, c.Description, c.Parameters))
 	}
 	return tools
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }
 
 func tool(name, description string, params json.RawMessage) openai.Tool {

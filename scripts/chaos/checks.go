@@ -113,6 +113,19 @@ func addLoad(ctx context.Context, base, user, prefix string, workers int, pause 
 	return out
 }
 
+// startLoad runs the steady load of the fault checks through haproxy — 8 users, each about
+// 15 add_task calls a second — and returns the function that stops it and hands back every
+// result.
+func (u *suite) startLoad(ctx context.Context, user, prefix string) (finish func() []loadResult) {
+	stop := make(chan struct{})
+	done := make(chan []loadResult, 1)
+	go func() { done <- addLoad(ctx, u.s.mcpLB, user, prefix, 8, 60*time.Millisecond, stop) }()
+	return func() []loadResult {
+		close(stop)
+		return <-done
+	}
+}
+
 // verifyExactlyOnce checks that every acknowledged title is stored exactly once and that no
 // title is stored twice.
 func (u *suite) verifyExactlyOnce(ctx context.Context, user, prefix string, calls []loadResult) (acked, missing, dup int, err error) {
@@ -205,16 +218,12 @@ func keys(m map[string]bool) []string {
 // b. PostgreSQL restarted under a steady add_task load.
 func (u *suite) pgRestart(ctx context.Context) {
 	const user = "chaos-pg"
-	stop := make(chan struct{})
-	var calls []loadResult
-	done := make(chan struct{})
-	go func() { calls = addLoad(ctx, u.s.mcpLB, user, "pg", 8, 60*time.Millisecond, stop); close(done) }()
+	finish := u.startLoad(ctx, user, "pg")
 	time.Sleep(2 * time.Second)
 	downAt := time.Now()
 	if err := u.s.pg.Stop(ctx, false); err != nil {
 		u.verdict("b. PostgreSQL restart", false, "stop PostgreSQL: %v", err)
-		close(stop)
-		<-done
+		finish()
 		return
 	}
 	time.Sleep(2 * time.Second)
@@ -222,14 +231,12 @@ func (u *suite) pgRestart(ctx context.Context) {
 	upAt := time.Now()
 	if err != nil {
 		u.verdict("b. PostgreSQL restart", false, "start PostgreSQL again: %v", err)
-		close(stop)
-		<-done
+		finish()
 		return
 	}
 	u.s.pg = pg
 	time.Sleep(4 * time.Second)
-	close(stop)
-	<-done
+	calls := finish()
 
 	var during []loadResult
 	recovery := time.Duration(-1)
@@ -280,18 +287,14 @@ func (u *suite) pgRestart(ctx context.Context) {
 // c. SIGTERM to one mcpserver replica under load, and to the chatproxy of a streaming turn.
 func (u *suite) sigterm(ctx context.Context) {
 	const user = "chaos-term"
-	stop := make(chan struct{})
-	var calls []loadResult
-	done := make(chan struct{})
-	go func() { calls = addLoad(ctx, u.s.mcpLB, user, "term", 8, 60*time.Millisecond, stop); close(done) }()
+	finish := u.startLoad(ctx, user, "term")
 	time.Sleep(1500 * time.Millisecond)
 	victim := u.s.mcp[0]
 	t0 := time.Now()
 	exited := victim.stop(syscall.SIGTERM, 15*time.Second)
 	exitAfter := time.Since(t0)
 	time.Sleep(time.Second)
-	close(stop)
-	<-done
+	calls := finish()
 	acked, missing, dup, err := u.verifyExactlyOnce(ctx, user, "term-", calls)
 	if err != nil {
 		u.verdict("c. mcpserver SIGTERM", false, "read back: %v", err)

@@ -118,7 +118,7 @@ func (u *suite) hostile(ctx context.Context) {
 		return
 	}
 	before := u.snapshot(ctx, user, other)
-	var bad, accepted []string
+	var bad, accepted, closed []string
 	ltok := token("chaos-lenient")
 	for _, c := range hostileCases(otherTask, otherThread) {
 		base := u.s.mcpLB
@@ -139,8 +139,12 @@ func (u *suite) hostile(ctx context.Context) {
 		req.Header.Set("Accept", "application/json, text/event-stream")
 		res := do(req)
 		switch {
-		case res.out == timedOut || res.out == refused:
+		case res.out == timedOut:
 			bad = append(bad, fmt.Sprintf("%s: %s", c.name, res.out))
+		case res.out == refused:
+			// A server may answer a body it refuses before reading it all and close the
+			// connection; the client then sees a reset. Allowed while the service stays up.
+			closed = append(closed, c.name)
 		case res.status >= 500:
 			bad = append(bad, fmt.Sprintf("%s: HTTP %d %.120s", c.name, res.status, res.body))
 		case res.status == http.StatusOK && c.mustFail && !failedInBody(c.service, res.body):
@@ -149,9 +153,17 @@ func (u *suite) hostile(ctx context.Context) {
 			accepted = append(accepted, c.name)
 		}
 	}
+	for _, base := range []string{u.s.mcpLB, u.s.chatLB} {
+		if code, err := getStatus(ctx, base+"/health"); code != http.StatusOK {
+			bad = append(bad, fmt.Sprintf("%s/health after the hostile inputs: %d %v", base, code, err))
+		}
+	}
 	after := u.snapshot(ctx, user, other)
 	u.figure("Hostile inputs: requests / problems", fmt.Sprintf("%d / %d", len(hostileCases(otherTask, otherThread)), len(bad)))
 	u.figure("Hostile inputs answered normally (allowed)", strings.Join(accepted, ", "))
+	if len(closed) > 0 {
+		u.figure("Hostile inputs answered by closing the connection (allowed)", strings.Join(closed, ", "))
+	}
 	u.verdict("f. hostile inputs: 4xx or a clear error, never a 5xx", len(bad) == 0, "%d problems: %s", len(bad), strings.Join(bad, "; "))
 	if before == after {
 		u.verdict("f. hostile inputs: no partial write", true, "the hostile and the victim user's rows are unchanged")

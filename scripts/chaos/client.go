@@ -123,11 +123,7 @@ func callTool(ctx context.Context, base, tok, name string, args any) result {
 // mcpRaw posts a raw JSON-RPC body to base/mcp and classifies the answer.
 func mcpRaw(ctx context.Context, base, tok string, body []byte) result {
 	r := post(ctx, base+"/mcp", tok, body, nil)
-	if r.out != okCall {
-		if r.out == unavailable || r.out == limited || r.out == clientError {
-			// A JSON-RPC error body with a 4xx/503 is still a clean, retryable signal.
-			return r
-		}
+	if r.out != okCall { // the status already says it (503, 429, 4xx, 5xx, no answer)
 		return r
 	}
 	msg := lastJSON(r.body)

@@ -39,18 +39,23 @@ func main() {
 func run(mcpBin, chatBin, dir string, timeout time.Duration) int {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// Each run gets a fresh directory (inside -dir when given, kept there for its logs), so a
+	// database left by an earlier run is never reused.
 	keep := dir != ""
-	if dir == "" {
-		d, err := os.MkdirTemp("", "taskwire-chaos-")
-		if err != nil {
+	if keep {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			fmt.Fprintln(os.Stderr, "chaos:", err)
 			return 1
 		}
-		dir = d
 	}
-	// PostgreSQL runs as the postgres user when we are root: it must be able to reach its dir.
-	if err := os.MkdirAll(dir, 0o755); err == nil {
+	dir, err := os.MkdirTemp(dir, "taskwire-chaos-")
+	if err == nil {
+		// PostgreSQL runs as the postgres user when we are root: it must reach its directory.
 		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		return 1
 	}
 	start := time.Now()
 	s, err := startStack(ctx, dir, mcpBin, chatBin)

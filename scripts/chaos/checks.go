@@ -434,6 +434,34 @@ func (u *suite) flood(ctx context.Context) {
 		"flooder: %s; second user %d/30 ok, median %.1f ms idle, %.1f ms during flood", tallyString(counts), len(busy), ms(p50i), ms(p50b))
 }
 
+// chatFlood opens more chat turns than CHAT_TURN_BURST allows (5 per replica by default, so
+// 16 over two replicas), four at a time: the excess must get 429 + Retry-After.
+func (u *suite) chatFlood(ctx context.Context) {
+	tok := token("chaos-chat-flood")
+	var mu sync.Mutex
+	counts := map[outcome]int{}
+	retryAfterOK := true
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r, _ := chatkit(ctx, u.s.chatLB, tok, "threads.create", userInput(fmt.Sprintf("Add a task to buy item %d", i)))
+			mu.Lock()
+			defer mu.Unlock()
+			counts[r.out]++
+			if r.out == limited && r.retryAfter == "" {
+				retryAfterOK = false
+			}
+		})
+	}
+	wg.Wait()
+	u.figure("Chat flood (16 turns, one user, 4 at a time): answers", tallyString(counts))
+	u.verdict("d. chat turns over the limit get 429 + Retry-After [edge]", counts[limited] > 0 && retryAfterOK && counts[serverError] == 0,
+		"%s", tallyString(counts))
+}
+
 func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0

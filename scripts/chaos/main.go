@@ -81,6 +81,7 @@ func run(mcpBin, chatBin, dir string, timeout time.Duration) int {
 	u.pgRestart(ctx)
 	u.sigterm(ctx)
 	u.flood(ctx)
+	u.chatFlood(ctx)
 	u.slowloris(ctx)
 
 	failed := 0

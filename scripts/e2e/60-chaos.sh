@@ -15,6 +15,9 @@ if ! command -v haproxy >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null
 fi
 
+# The compose example's haproxy config must at least be one haproxy accepts.
+haproxy -c -q -f "$E2E_ROOT/deploy/haproxy/haproxy.cfg" || e2e_fail "deploy/haproxy/haproxy.cfg is not valid"
+
 e2e_log "building mcpserver, chatproxy and the chaos driver"
 (cd "$E2E_ROOT" && go build -o "$E2E_TMP/bin/" ./mcpserver ./chatproxy ./scripts/chaos) || e2e_fail "go build failed"
 

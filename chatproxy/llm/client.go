@@ -333,7 +333,7 @@ func (b *backend) request(req Request) openai.ChatCompletionRequest {
 	return openai.ChatCompletionRequest{
 		Model:               b.Model,
 		Messages:            toOpenAI(req.Messages),
-		Tools:               req.Tools,
+		Tools:               b.toolsFor(req.Tools),
 		MaxCompletionTokens: req.MaxTokens,
 	}
 }

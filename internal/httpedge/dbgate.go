@@ -1,0 +1,112 @@
+package httpedge
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// DBGate answers requests with 503 and Retry-After while the database is known to be
+// unreachable, instead of letting each one fail in its own way (a tool error a model reads
+// as bad arguments, a half-run chat turn). It learns of an outage from Report (wired to the
+// pool, see db.ReportUnavailable) or from its own pings, and opens again as soon as a
+// background ping succeeds; the pool reconnects by itself.
+type DBGate struct {
+	DB Pinger
+	// Interval between pings while the database answers (default 2 s); while it does not,
+	// pings are four times as frequent, so recovery is noticed quickly.
+	Interval time.Duration
+	// RetryAfter is what refused clients are told (default 1 s).
+	RetryAfter time.Duration
+	// Refuse writes the refusal; nil: WriteRetryable with 503 "unavailable". mcpserver
+	// answers in JSON-RPC.
+	Refuse func(w http.ResponseWriter, r *http.Request, after time.Duration)
+	Logger *slog.Logger
+
+	down atomic.Bool
+	kick chan struct{}
+}
+
+// NewDBGate returns a gate over db with the default timings.
+func NewDBGate(db Pinger, logger *slog.Logger) *DBGate {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &DBGate{DB: db, Logger: logger, kick: make(chan struct{}, 1)}
+}
+
+// Down reports whether the gate is refusing requests.
+func (g *DBGate) Down() bool { return g.down.Load() }
+
+// Report tells the gate the database just failed to answer: it closes at once and the
+// background loop starts checking for the way back.
+func (g *DBGate) Report(err error) {
+	if !g.close(err) {
+		return // already closed: the loop is polling
+	}
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// close closes the gate and reports whether it was open.
+func (g *DBGate) close(err error) bool {
+	if !g.down.CompareAndSwap(false, true) {
+		return false
+	}
+	g.Logger.Warn("database unreachable: answering 503 until it is back", "error", err)
+	return true
+}
+
+// Run pings the database until ctx ends, opening and closing the gate.
+func (g *DBGate) Run(ctx context.Context) {
+	interval := g.Interval
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	for {
+		wait := interval
+		if g.down.Load() {
+			wait = interval / 4
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		case <-g.kick:
+		}
+		pingCtx, cancel := context.WithTimeout(ctx, interval)
+		err := g.DB.Ping(pingCtx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			g.close(err)
+		case g.down.CompareAndSwap(true, false):
+			g.Logger.Info("database reachable again")
+		}
+	}
+}
+
+// Wrap refuses requests to next while the gate is closed.
+func (g *DBGate) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.down.Load() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		after := g.RetryAfter
+		if after <= 0 {
+			after = time.Second
+		}
+		if g.Refuse != nil {
+			g.Refuse(w, r, after)
+			return
+		}
+		WriteRetryable(w, http.StatusServiceUnavailable, CodeUnavailable, "the database is unreachable; try again shortly", after)
+	})
+}

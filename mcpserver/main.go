@@ -1,7 +1,7 @@
 // Command mcpserver is taskwire's task MCP server: the five task tools over streamable HTTP
 // (serve, the default) or stdio, on PostgreSQL. See docs/mcpserver.md.
 //
-//	mcpserver [serve]                 HTTP at MCP_HOST:MCP_PORT (/mcp, /health, RFC 9728 metadata)
+//	mcpserver [serve]                 HTTP at MCP_HOST:MCP_PORT (/mcp, /health, /ready, RFC 9728 metadata)
 //	mcpserver stdio --user ID         stdio for one local user (or TASKWIRE_USER)
 //	mcpserver token --user ID [--ttl D]  print a bearer token signed with BETTER_AUTH_SECRET
 //	mcpserver migrate                 apply database migrations and exit
@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,7 +27,9 @@ import (
 	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/healthcheck"
+	"github.com/taskwire/taskwire/internal/httpedge"
 	"github.com/taskwire/taskwire/internal/obs"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 	"github.com/taskwire/taskwire/mcpserver/tasktools"
 )
 
@@ -101,12 +102,20 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if err != nil {
 		return err
 	}
-	pool, err := connect(ctx, environ, logger)
+	// The gate learns of an outage from the pool itself, so tool calls answer 503 from the
+	// first refused connection on rather than from the next ping.
+	gate := httpedge.NewDBGate(nil, logger)
+	pool, err := connect(ctx, environ, logger, db.ReportUnavailable(gate.Report))
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	handler, err := tasktools.NewHandler(tasktools.Config{
+	gate.DB = pool
+	gateCtx, stopGate := context.WithCancel(ctx)
+	defer stopGate()
+	go gate.Run(gateCtx)
+	health := &httpedge.Health{}
+	handler, err := mcphttp.NewHandler(mcphttp.Config{
 		Pool:                 pool,
 		Verifier:             verifier,
 		ResourceURL:          hc.PublicURL,
@@ -117,6 +126,10 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 		Metrics:              obs.NewRegistry(),
 		Version:              version,
 		Environment:          lc.Environment,
+		Health:               health,
+		Gate:                 gate,
+		RateLimit:            hc.RateLimit,
+		RateBurst:            hc.RateBurst,
 	})
 	if err != nil {
 		return err
@@ -126,37 +139,16 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if err != nil {
 		return fmt.Errorf("listen on MCP_HOST:MCP_PORT: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	logger.InfoContext(ctx, "mcpserver listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+tasktools.MCPPath,
-		"version", version, "dev_mode", hc.DevUser != "")
+	logger.InfoContext(ctx, "mcpserver listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+mcphttp.MCPPath,
+		"version", version, "dev_mode", hc.DevUser != "", "rate_limit", hc.RateLimit, "rate_burst", hc.RateBurst)
 	if hc.DevUser != "" {
 		logger.WarnContext(ctx, "dev mode: requests without a token act as "+hc.DevUser)
 	}
 	if verifier != nil && ac.Audience == "" {
 		logger.WarnContext(ctx, "MCP_AUDIENCE is not set: tokens are accepted whatever their audience; set it to this server's public /mcp URL")
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve HTTP: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	return nil
+	// Tool calls in flight finish during the drain; none of them streams for long.
+	return httpedge.Server{Handler: handler, Logger: logger, Health: health, ShutdownTimeout: hc.ShutdownTimeout}.Serve(ctx, ln)
 }
 
 func stdio(ctx context.Context, args, environ []string, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
@@ -184,12 +176,12 @@ func stdio(ctx context.Context, args, environ []string, stdin io.Reader, stdout 
 // connect opens DATABASE_URL and brings the schema up to date: every command that touches
 // tasks does both, so a fresh database works on first start, and replicas starting together
 // wait for each other on the migration lock.
-func connect(ctx context.Context, environ []string, logger *slog.Logger) (*pgxpool.Pool, error) {
+func connect(ctx context.Context, environ []string, logger *slog.Logger, opts ...db.Option) (*pgxpool.Pool, error) {
 	dc, err := parse[dbConfig](environ)
 	if err != nil {
 		return nil, err
 	}
-	pool, err := db.Open(ctx, dc.URL)
+	pool, err := db.Open(ctx, dc.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -256,6 +248,6 @@ func check(ctx context.Context, environ []string) error {
 	if err != nil {
 		return err
 	}
-	url := "http://" + net.JoinHostPort(host, port) + tasktools.HealthPath
+	url := "http://" + net.JoinHostPort(host, port) + mcphttp.HealthPath
 	return healthcheck.Check(ctx, url, 5*time.Second)
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/taskwire/taskwire/chatproxy/proxyhttp"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -47,7 +47,7 @@ func newStack(t *testing.T) stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mcpHandler, err := tasktools.NewHandler(tasktools.Config{Pool: pgtest.Pool(t), Verifier: mcpVerifier, Logger: quiet})
+	mcpHandler, err := mcphttp.NewHandler(mcphttp.Config{Pool: pgtest.Pool(t), Verifier: mcpVerifier, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -16,7 +17,7 @@ import (
 
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -27,21 +28,24 @@ const (
 	testIssuer   = "https://auth.test"
 )
 
+const toolsListBody = `{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`
+
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // newServer starts mcpserver's HTTP handler on a fresh database, with HS256 tokens for
 // testAudience from testIssuer; change may adjust the configuration first.
-func newServer(t testing.TB, change func(*tasktools.Config)) *httptest.Server {
+func newServer(t testing.TB, change func(*mcphttp.Config)) *httptest.Server {
 	t.Helper()
 	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: []byte(testSecret), Audience: testAudience, Issuer: testIssuer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := tasktools.Config{Pool: pgtest.Pool(t), Verifier: v, Logger: quiet, Version: "test", Environment: "test"}
+	// Benchmarks drive one user far past the per-user rate limit.
+	cfg := mcphttp.Config{Pool: pgtest.Pool(t), Verifier: v, Logger: quiet, Version: "test", Environment: "test", RateLimit: math.Inf(1)}
 	if change != nil {
 		change(&cfg)
 	}
-	h, err := tasktools.NewHandler(cfg)
+	h, err := mcphttp.NewHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +66,7 @@ func tokenFor(t testing.TB, user string) string {
 // connect opens an MCP session as user over streamable HTTP with the mcp-go client.
 func connect(t *testing.T, srv *httptest.Server, user string, opts ...client.ClientOption) *client.Client {
 	t.Helper()
-	c, err := client.NewStreamableHttpClient(srv.URL+tasktools.MCPPath,
+	c, err := client.NewStreamableHttpClient(srv.URL+mcphttp.MCPPath,
 		transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tokenFor(t, user)}))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,150 @@
+package mcphttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/httpedge"
+)
+
+// call is what the edge needs to know of a JSON-RPC message before mcp-go sees it.
+type call struct {
+	id     json.RawMessage // null when absent
+	method string
+	tool   string // params.name of a tools/call; "" when absent or not a string
+}
+
+// peekCall reads the method and tool name of one JSON-RPC message the way mcp-go will (the
+// same encoding/json rules: case-insensitive keys, the last duplicate wins). A body that is
+// not one JSON object — a batch, which mcp-go refuses, or garbage — gives ok false; it
+// needs no more than a valid token, and mcp-go answers it with an error.
+func peekCall(body []byte) (c call, ok bool) {
+	var msg struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return call{id: json.RawMessage("null")}, false
+	}
+	c = call{id: msg.ID, method: msg.Method}
+	if len(c.id) == 0 {
+		c.id = json.RawMessage("null")
+	}
+	if c.method == string(mcp.MethodToolsCall) {
+		var p struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(msg.Params, &p) // a missing or non-string name: unknown tool
+		c.tool = p.Name
+	}
+	return c, true
+}
+
+type callKey struct{}
+
+// peekCalls reads the (size-limited) body once, notes the call in the context and hands
+// the same bytes on. A body over the limit is answered 413 here.
+func peekCalls(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				httpedge.WriteError(w, http.StatusRequestEntityTooLarge, httpedge.CodeTooLarge,
+					fmt.Sprintf("request bodies are limited to %d bytes", MaxBodyBytes))
+				return
+			}
+			httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if c, ok := peekCall(body); ok {
+			r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// toolCall returns the tools/call the request carries, if it is one.
+func toolCall(r *http.Request) (call, bool) {
+	c, ok := r.Context().Value(callKey{}).(call)
+	return c, ok && c.method == string(mcp.MethodToolsCall)
+}
+
+// neededScope derives the scope of a request from the called tool's annotations:
+// readOnlyHint → tasks:read, anything else → tasks:write. Other methods, and calls of tools
+// that do not exist (mcp-go answers those), need only a valid token.
+func (h *httpHandler) neededScope(r *http.Request) string {
+	c, ok := toolCall(r)
+	if !ok {
+		return ""
+	}
+	tool := h.tools.GetTool(c.tool)
+	switch {
+	case tool == nil:
+		return ""
+	case tool.Tool.Annotations.ReadOnlyHint != nil && *tool.Tool.Annotations.ReadOnlyHint:
+		return ScopeRead
+	}
+	return ScopeWrite
+}
+
+// limitCalls holds each user to the tool-call rate: over it, 429 with Retry-After and a
+// JSON-RPC error whose data says when to retry. Other methods are not counted.
+func (h *httpHandler) limitCalls(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, isCall := toolCall(r)
+		id, _ := auth.UserFrom(r.Context())
+		if isCall {
+			if ok, wait := h.limiter.Allow(id.UserID, 1); !ok {
+				writeRPCError(w, http.StatusTooManyRequests, c.id, "rate limit exceeded", wait)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseWhileDBDown answers tool calls with 503, Retry-After and a JSON-RPC error while the
+// gate is closed: a signal clients retry on, where a tool error would read as bad arguments.
+func (h *httpHandler) refuseWhileDBDown(next http.Handler) http.Handler {
+	if h.cfg.Gate == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, isCall := toolCall(r); isCall && h.cfg.Gate.Down() {
+			writeRPCError(w, http.StatusServiceUnavailable, c.id, "service unavailable: the database is unreachable, try again shortly", time.Second)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rpcErrorCode is the JSON-RPC server error used for retryable refusals.
+const rpcErrorCode = -32000
+
+// writeRPCError answers a JSON-RPC request the client should repeat after wait: the HTTP
+// status and Retry-After for HTTP-aware clients, the JSON-RPC error (data.retry_after in
+// seconds) for the MCP layer.
+func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, message string, wait time.Duration) {
+	secs := httpedge.RetryAfterSeconds(wait)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	httpedge.WriteJSON(w, status, map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{
+		"code": rpcErrorCode, "message": message, "data": map[string]int{"retry_after": secs},
+	}})
+}

@@ -354,7 +354,10 @@ func TestDatabaseOutage(t *testing.T) {
 	if _, err := pgcluster.Start(ctx, pgcluster.Options{Dir: dir, Ephemeral: true, Log: &clusterLog}); err != nil {
 		t.Fatal(err)
 	}
-	took = until("recovery", func() bool { a := add("after"); return a.status == http.StatusOK && !strings.Contains(a.body, `"isError":true`) })
+	took = until("recovery", func() bool {
+		a := add("after")
+		return a.status == http.StatusOK && !strings.Contains(a.body, `"isError":true`)
+	})
 	t.Logf("recovered %v after the database came back", took.Round(time.Millisecond))
 	if got := status("/ready"); got != http.StatusOK {
 		t.Errorf("/ready after recovery: %d", got)

@@ -297,6 +297,7 @@ func (r *recordingRouter) Public(p string, h http.Handler) {
 	r.public[p] = h
 }
 func (r *recordingRouter) Authenticated(string, http.Handler) {}
+func (r *recordingRouter) Turn(string, http.Handler)          {}
 
 func (r *recordingRouter) mountWithoutDev() map[string]http.Handler {
 	chatapi.Mount(r, chatapi.Config{})

@@ -246,6 +246,56 @@ func DecodeRequest(body []byte, limits Limits) (Request, error) {
 	return req, nil
 }
 
+// IsStreaming reports whether a request of type requestType is answered with a stream (a
+// model turn), without decoding the rest of it: the HTTP edge counts turns and open streams
+// per user before the request reaches the Server.
+func IsStreaming(requestType string) bool {
+	return streamingTypes[requestType]
+}
+
+// streamingTypes are the RequestType values of the StreamingRequest types.
+var streamingTypes = map[string]bool{
+	(*CreateThreadRequest)(nil).RequestType():        true,
+	(*AddUserMessageRequest)(nil).RequestType():      true,
+	(*AddClientToolOutputRequest)(nil).RequestType(): true,
+	(*AddStructuredInputRequest)(nil).RequestType():  true,
+	(*RetryAfterItemRequest)(nil).RequestType():      true,
+	(*CustomActionRequest)(nil).RequestType():        true,
+}
+
+// DecodeChatMessage decodes the body of the plain-JSON chat route,
+// {"message": "…", "conversation_id"?: "…"}, with the same checks as DecodeRequest (one
+// JSON object, nothing PostgreSQL cannot store, the message length limit), into the
+// streaming request it stands for: a new thread, or a message added to conversation_id.
+func DecodeChatMessage(body []byte, limits Limits) (StreamingRequest, error) {
+	limits = limits.withDefaults()
+	if int64(len(body)) > limits.MaxBodyBytes {
+		return nil, tooLarge(limits.MaxBodyBytes)
+	}
+	clean, err := canonicalJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		Message        *string `json:"message"`
+		ConversationID *string `json:"conversation_id"`
+	}
+	if err := json.Unmarshal(clean, &v); err != nil {
+		return nil, badRequest("the body must be {\"message\": \"…\", \"conversation_id\"?: \"…\"}: %s", jsonProblem(err))
+	}
+	if v.Message == nil || strings.TrimSpace(*v.Message) == "" {
+		return nil, badRequest("message must not be empty")
+	}
+	in := TextInput(*v.Message)
+	if err := in.validate(limits); err != nil {
+		return nil, err
+	}
+	if v.ConversationID != nil && *v.ConversationID != "" {
+		return &AddUserMessageRequest{ThreadID: *v.ConversationID, Input: in}, nil
+	}
+	return &CreateThreadRequest{Input: in}, nil
+}
+
 func tooLarge(max int64) *Error {
 	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", max)}
 }

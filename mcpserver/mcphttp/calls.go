@@ -73,17 +73,23 @@ func peekCalls(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if c, ok := peekCall(body); ok {
-			r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
-		}
-		next.ServeHTTP(w, r)
+		c, _ := peekCall(body)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 	})
+}
+
+// peeked returns the message peekCalls read (a null id and no method when there is none).
+func peeked(r *http.Request) call {
+	if c, ok := r.Context().Value(callKey{}).(call); ok {
+		return c
+	}
+	return call{id: json.RawMessage("null")}
 }
 
 // toolCall returns the tools/call the request carries, if it is one.
 func toolCall(r *http.Request) (call, bool) {
-	c, ok := r.Context().Value(callKey{}).(call)
-	return c, ok && c.method == string(mcp.MethodToolsCall)
+	c := peeked(r)
+	return c, c.method == string(mcp.MethodToolsCall)
 }
 
 // neededScope derives the scope of a request from the called tool's annotations:
@@ -112,7 +118,7 @@ func (h *httpHandler) limitCalls(next http.Handler) http.Handler {
 		id, _ := auth.UserFrom(r.Context())
 		if isCall {
 			if ok, wait := h.limiter.Allow(id.UserID, 1); !ok {
-				writeRPCError(w, http.StatusTooManyRequests, c.id, "rate limit exceeded", wait)
+				writeRetryableRPC(w, http.StatusTooManyRequests, c.id, "rate limit exceeded", wait)
 				return
 			}
 		}
@@ -128,7 +134,7 @@ func (h *httpHandler) refuseWhileDBDown(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, isCall := toolCall(r); isCall && h.cfg.Gate.Down() {
-			writeRPCError(w, http.StatusServiceUnavailable, c.id, "service unavailable: the database is unreachable, try again shortly", time.Second)
+			writeRetryableRPC(w, http.StatusServiceUnavailable, c.id, "service unavailable: the database is unreachable, try again shortly", time.Second)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -138,13 +144,20 @@ func (h *httpHandler) refuseWhileDBDown(next http.Handler) http.Handler {
 // rpcErrorCode is the JSON-RPC server error used for retryable refusals.
 const rpcErrorCode = -32000
 
-// writeRPCError answers a JSON-RPC request the client should repeat after wait: the HTTP
-// status and Retry-After for HTTP-aware clients, the JSON-RPC error (data.retry_after in
-// seconds) for the MCP layer.
-func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, message string, wait time.Duration) {
+// writeRetryableRPC answers a JSON-RPC request the client should repeat after wait: the
+// HTTP status and Retry-After for HTTP-aware clients, the JSON-RPC error (data.retry_after
+// in seconds) for the MCP layer.
+func writeRetryableRPC(w http.ResponseWriter, status int, id json.RawMessage, message string, wait time.Duration) {
 	secs := httpedge.RetryAfterSeconds(wait)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	httpedge.WriteJSON(w, status, map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{
-		"code": rpcErrorCode, "message": message, "data": map[string]int{"retry_after": secs},
-	}})
+	writeRPCError(w, status, id, rpcErrorCode, message, map[string]int{"retry_after": secs})
+}
+
+// writeRPCError answers with HTTP status and a JSON-RPC error object (data omitted when nil).
+func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, message string, data any) {
+	e := map[string]any{"code": code, "message": message}
+	if data != nil {
+		e["data"] = data
+	}
+	httpedge.WriteJSON(w, status, map[string]any{"jsonrpc": "2.0", "id": id, "error": e})
 }

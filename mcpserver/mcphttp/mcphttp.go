@@ -6,7 +6,6 @@
 package mcphttp
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -294,18 +293,8 @@ func refuseSubscriptions(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var msg struct {
-			ID json.RawMessage `json:"id"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&msg) // a bad body still gets the refusal, with a null id
-		if len(msg.ID) == 0 {
-			msg.ID = json.RawMessage("null")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": msg.ID, "error": map[string]any{
-			"code": mcp.METHOD_NOT_FOUND, "message": "subscriptions/listen is not offered: this server sends no notifications",
-		}})
+		writeRPCError(w, http.StatusNotFound, peeked(r).id, mcp.METHOD_NOT_FOUND,
+			"subscriptions/listen is not offered: this server sends no notifications", nil)
 	})
 }
 

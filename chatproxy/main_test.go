@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -174,8 +175,13 @@ func TestDrainEndsOpenStreams(t *testing.T) {
 	ctx, sigterm := context.WithCancel(t.Context())
 	defer sigterm()
 	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- run(ctx, nil, environ, &bytes.Buffer{}, &stderr) }()
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr")) // safe to read while written
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	logs := func() string { b, _ := os.ReadFile(stderr.Name()); return string(b) }
+	go func() { exited <- run(ctx, nil, environ, &bytes.Buffer{}, stderr) }()
 	base := "http://127.0.0.1:" + port
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(base + "/ready"); err == nil {
@@ -184,7 +190,7 @@ func TestDrainEndsOpenStreams(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			sigterm()
-			t.Fatalf("server never answered; stderr: %s", stderr.String())
+			t.Fatalf("server never answered; stderr: %s", logs())
 		}
 	}
 	tok, err := auth.Mint([]byte(testSecret), auth.MintOptions{UserID: "drain-user", TTL: time.Hour})
@@ -224,7 +230,7 @@ func TestDrainEndsOpenStreams(t *testing.T) {
 		}
 	}
 	if !sawPartial {
-		t.Fatalf("the partial answer never streamed (last event %v); stderr: %s", last, stderr.String())
+		t.Fatalf("the partial answer never streamed (last event %v); stderr: %s", last, logs())
 	}
 	if last["type"] != "error" || last["message"] != chatkit.DrainingMessage || last["allow_retry"] != true {
 		t.Fatalf("the stream ended with %v, want a retryable error event saying the server restarts", last)
@@ -232,7 +238,7 @@ func TestDrainEndsOpenStreams(t *testing.T) {
 	select {
 	case code := <-exited:
 		if code != 0 {
-			t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+			t.Fatalf("exit %d; stderr: %s", code, logs())
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the server did not exit after the drain")
@@ -256,21 +262,4 @@ func TestDrainEndsOpenStreams(t *testing.T) {
 	if stored != partial {
 		t.Fatalf("stored assistant text %q, want the partial answer %q", stored, partial)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -210,10 +210,7 @@ func (l Limits) withDefaults() Limits {
 // half-way through a stream.
 func DecodeRequest(body []byte, limits Limits) (Request, error) {
 	limits = limits.withDefaults()
-	if int64(len(body)) > limits.MaxBodyBytes {
-		return nil, tooLarge(limits.MaxBodyBytes)
-	}
-	clean, err := canonicalJSON(body)
+	clean, err := canonicalJSON(body, limits.MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -269,10 +266,7 @@ var streamingTypes = map[string]bool{
 // streaming request it stands for: a new thread, or a message added to conversation_id.
 func DecodeChatMessage(body []byte, limits Limits) (StreamingRequest, error) {
 	limits = limits.withDefaults()
-	if int64(len(body)) > limits.MaxBodyBytes {
-		return nil, tooLarge(limits.MaxBodyBytes)
-	}
-	clean, err := canonicalJSON(body)
+	clean, err := canonicalJSON(body, limits.MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -312,10 +306,14 @@ func jsonProblem(err error) string {
 	return "malformed JSON"
 }
 
-// canonicalJSON checks that body is one JSON object that PostgreSQL's jsonb can hold and
-// returns it re-encoded: invalid UTF-8 and lone surrogates become U+FFFD, large integers keep
-// their digits. NUL characters, out-of-range numbers and deep nesting are refused.
-func canonicalJSON(body []byte) ([]byte, error) {
+// canonicalJSON checks that body is one JSON object of at most maxBytes that PostgreSQL's
+// jsonb can hold and returns it re-encoded: invalid UTF-8 and lone surrogates become U+FFFD,
+// large integers keep their digits. NUL characters, out-of-range numbers and deep nesting are
+// refused.
+func canonicalJSON(body []byte, maxBytes int64) ([]byte, error) {
+	if int64(len(body)) > maxBytes {
+		return nil, tooLarge(maxBytes)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

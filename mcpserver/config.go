@@ -75,7 +75,7 @@ func (c authConfig) check() error {
 
 // verifier builds the token verifier, or returns nil when no way to verify is configured
 // (allowed only in dev mode, which the caller checks).
-func (c authConfig) verifier(ctx context.Context, logger *slog.Logger) (*auth.Verifier, error) {
+func (c authConfig) verifier(ctx context.Context, logger *slog.Logger, publicURL string) (*auth.Verifier, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -87,7 +87,9 @@ func (c authConfig) verifier(ctx context.Context, logger *slog.Logger) (*auth.Ve
 		JWKSURL:  c.JWKSURL,
 		Issuer:   c.Issuer,
 		Audience: c.Audience,
-		Logger:   logger,
+		// OAuth clients ask for tokens whose audience is the public URL (RFC 8707).
+		Audiences: []string{publicURL},
+		Logger:    logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("BETTER_AUTH_JWKS_URL: %w", err)

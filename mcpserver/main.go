@@ -98,7 +98,7 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if err := hc.check(ac, lc.Environment); err != nil {
 		return err
 	}
-	verifier, err := ac.verifier(ctx, logger)
+	verifier, err := ac.verifier(ctx, logger, hc.PublicURL)
 	if err != nil {
 		return err
 	}
@@ -144,8 +144,8 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if hc.DevUser != "" {
 		logger.WarnContext(ctx, "dev mode: requests without a token act as "+hc.DevUser)
 	}
-	if verifier != nil && ac.Audience == "" {
-		logger.WarnContext(ctx, "MCP_AUDIENCE is not set: tokens are accepted whatever their audience; set it to this server's public /mcp URL")
+	if verifier != nil && ac.Audience == "" && hc.PublicURL == "" {
+		logger.WarnContext(ctx, "neither MCP_AUDIENCE nor MCP_PUBLIC_URL is set: tokens are accepted whatever their audience; set MCP_PUBLIC_URL to this server's public /mcp URL")
 	}
 	// Tool calls in flight finish during the drain; none of them streams for long.
 	return httpedge.Server{Handler: handler, Logger: logger, Health: health, ShutdownTimeout: hc.ShutdownTimeout}.Serve(ctx, ln)
@@ -203,8 +203,8 @@ func migrate(ctx context.Context, environ []string, logger *slog.Logger) error {
 }
 
 // token prints a bearer token for hosts that take a static one (mcp-remote --header, the
-// OpenAI Responses mcp tool, the Inspector). It carries the configured issuer and audience,
-// so this server's own verifier accepts it.
+// OpenAI Responses mcp tool, the Inspector). It carries the configured issuer and audience
+// (MCP_AUDIENCE, else MCP_PUBLIC_URL), so this server's own verifier accepts it.
 func token(args, environ []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -226,7 +226,15 @@ func token(args, environ []string, stdout io.Writer) error {
 	if ac.Secret == "" {
 		return errors.New("token needs BETTER_AUTH_SECRET, the key it signs with")
 	}
-	tok, err := auth.Mint([]byte(ac.Secret), auth.MintOptions{UserID: *user, Audience: ac.Audience, Issuer: ac.Issuer, TTL: *ttl})
+	hc, err := parse[httpConfig](environ)
+	if err != nil {
+		return err
+	}
+	audience := ac.Audience
+	if audience == "" {
+		audience = hc.PublicURL // what the server accepts besides MCP_AUDIENCE
+	}
+	tok, err := auth.Mint([]byte(ac.Secret), auth.MintOptions{UserID: *user, Audience: audience, Issuer: ac.Issuer, TTL: *ttl})
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}

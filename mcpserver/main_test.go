@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -363,3 +364,28 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("/ready after recovery: %d", got)
 	}
 }
+
+// Tokens for the public URL (what OAuth clients get with resource=MCP_PUBLIC_URL) are
+// accepted without MCP_AUDIENCE, and `mcpserver token` mints for it then.
+func TestPublicURLIsAnAudience(t *testing.T) {
+	t.Parallel()
+	const public = "https://tasks.example.com/mcp"
+	env := []string{"BETTER_AUTH_SECRET=" + secret, "MCP_PUBLIC_URL=" + public}
+	code, stdout, stderr := runCmd(context.Background(), env, "token", "--user", "alice")
+	if code != 0 {
+		t.Fatalf("token: exit %d: %s", code, stderr)
+	}
+	v, err := authConfig{Secret: secret}.verifier(t.Context(), quietLogger, public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := v.Verify(t.Context(), strings.TrimSpace(stdout)); err != nil || id.UserID != "alice" {
+		t.Fatalf("token for the public URL: %+v, %v", id, err)
+	}
+	other, _ := auth.Mint([]byte(secret), auth.MintOptions{UserID: "alice", Audience: "https://other.example.com/mcp", TTL: time.Hour})
+	if _, err := v.Verify(t.Context(), other); err == nil {
+		t.Fatal("a token for another audience was accepted")
+	}
+}
+
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -46,6 +46,9 @@ type Config struct {
 	Issuer string
 	// Audience, when set, must be one of the token's aud values.
 	Audience string
+	// Audiences are further audiences accepted in place of Audience (a resource known by
+	// two names, e.g. MCP_AUDIENCE and its public URL); the token must name at least one.
+	Audiences []string
 	// HTTPClient fetches the JWKS; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Logger receives JWKS refresh failures; nil means slog.Default().
@@ -152,11 +155,22 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
-	if cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	if auds := cfg.audiences(); len(auds) > 0 {
+		opts = append(opts, jwt.WithAudience(auds...))
 	}
 	v.parser = jwt.NewParser(opts...)
 	return v, nil
+}
+
+// audiences are the non-empty accepted audiences.
+func (c Config) audiences() []string {
+	var out []string
+	for _, a := range append([]string{c.Audience}, c.Audiences...) {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // claims are the parts of a token we read; scope follows RFC 8693 (space-separated). A nil

@@ -469,3 +469,20 @@ func FuzzParseBearer(f *testing.F) {
 		}
 	})
 }
+
+// A resource known by two names accepts tokens for either, and no others.
+func TestAudiences(t *testing.T) {
+	v, err := NewVerifier(t.Context(), Config{Secret: secret, Audience: "taskwire-mcp", Audiences: []string{"https://tasks.example.com/mcp", ""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for aud, ok := range map[string]bool{"taskwire-mcp": true, "https://tasks.example.com/mcp": true, "https://other.example.com/mcp": false, "": false} {
+		c := claimsFor("alice", func(c jwt.MapClaims) { c["aud"] = aud })
+		if aud == "" {
+			delete(c, "aud")
+		}
+		if _, err := v.Verify(t.Context(), sign(t, jwt.SigningMethodHS256, secret, "", c)); (err == nil) != ok {
+			t.Errorf("aud %q: err %v, want accepted=%v", aud, err, ok)
+		}
+	}
+}

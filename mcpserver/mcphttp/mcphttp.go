@@ -35,7 +35,6 @@ const MaxBodyBytes = 1 << 20
 const (
 	MCPPath    = "/mcp"
 	HealthPath = "/health"
-	ReadyPath  = "/ready"
 )
 
 // The OAuth scopes of this resource: a tool whose annotations say readOnlyHint needs
@@ -96,18 +95,20 @@ type Config struct {
 }
 
 // NewHandler returns the whole HTTP surface of mcpserver: stateless streamable HTTP MCP at
-// /mcp behind Origin/Host checks, bearer authentication and a body limit; GET /health; and
+// /mcp behind Origin/Host checks, a body limit, bearer authentication with a scope per tool,
+// the per-user tool-call rate limit and the database gate; GET /health and GET /ready; and
 // the OAuth protected-resource metadata (RFC 9728) at its root and path-specific well-known
-// URLs. It can be mounted on any server, e.g. httptest.NewServer in another package's tests.
+// URLs. It can be mounted on any server, e.g. httptest.NewServer in another package's tests;
+// serve it with httpedge.Server for the timeouts and the drain.
 func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Pool == nil {
-		return nil, errors.New("tasktools: Config.Pool is required")
+		return nil, errors.New("mcphttp: Config.Pool is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Verifier == nil && cfg.DevUser == "" {
-		return nil, errors.New("tasktools: Config.Verifier is required outside dev mode")
+		return nil, errors.New("mcphttp: Config.Verifier is required outside dev mode")
 	}
 	if cfg.DevUser != "" {
 		if err := auth.ValidateUserID(cfg.DevUser); err != nil {

@@ -50,8 +50,8 @@ type Options struct {
 	Logger       *slog.Logger
 }
 
-// Handler is chatproxy's http.Handler. Mount more routes with Public and Authenticated
-// before serving; patterns are net/http ServeMux patterns such as "POST /api/chat".
+// Handler is chatproxy's http.Handler. Mount more routes with Public, Authenticated and
+// Turn before serving; patterns are net/http ServeMux patterns such as "POST /api/chat".
 type Handler struct {
 	mux     *http.ServeMux
 	opt     Options
@@ -62,7 +62,8 @@ type Handler struct {
 	handler http.Handler
 }
 
-// New builds the handler with POST /chatkit (authenticated) and GET /health (public).
+// New builds the handler with POST /chatkit (authenticated, its streaming requests counted
+// as turns) and GET /health and GET /ready (public).
 func New(o Options) (*Handler, error) {
 	if o.Verifier == nil || o.ChatKit == nil || o.DB == nil {
 		return nil, errors.New("proxyhttp: Verifier, ChatKit and DB are required")
@@ -109,7 +110,8 @@ func (h *Handler) Authenticated(pattern string, handler http.Handler) {
 }
 
 // Turn mounts an authenticated route that runs a model turn, e.g. "POST /api/chat": it
-// counts against the user's turn rate and open streams, and waits out database outages.
+// counts against the user's turn rate and open streams, and answers 503 while the database
+// is away.
 func (h *Handler) Turn(pattern string, handler http.Handler) {
 	h.mux.Handle(pattern, h.bearer.Wrap(h.gate(h.turns.wrap(nil, handler))))
 }

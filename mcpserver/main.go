@@ -147,8 +147,10 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if verifier != nil && ac.Audience == "" && hc.PublicURL == "" {
 		logger.WarnContext(ctx, "neither MCP_AUDIENCE nor MCP_PUBLIC_URL is set: tokens are accepted whatever their audience; set MCP_PUBLIC_URL to this server's public /mcp URL")
 	}
-	// Tool calls in flight finish during the drain; none of them streams for long.
-	return httpedge.Server{Handler: handler, Logger: logger, Health: health, ShutdownTimeout: hc.ShutdownTimeout}.Serve(ctx, ln)
+	// Tool calls in flight finish during the drain; none of them streams for long, so a
+	// whole answer gets a minute to be read.
+	return httpedge.Server{Handler: handler, Logger: logger, Health: health, ShutdownTimeout: hc.ShutdownTimeout,
+		WriteTimeout: time.Minute}.Serve(ctx, ln)
 }
 
 func stdio(ctx context.Context, args, environ []string, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {

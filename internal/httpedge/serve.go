@@ -44,6 +44,9 @@ type Server struct {
 	BodyTimeout       time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
+	// WriteTimeout bounds a whole response, so a client that stops reading cannot hold a
+	// handler. Zero: none, for services whose streams bound each write themselves.
+	WriteTimeout time.Duration
 }
 
 func (s *Server) defaults() {
@@ -73,6 +76,7 @@ func (s Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           BodyDeadline(s.BodyTimeout, s.Handler),
 		ReadHeaderTimeout: s.ReadHeaderTimeout,
 		IdleTimeout:       s.IdleTimeout,
+		WriteTimeout:      s.WriteTimeout,
 		MaxHeaderBytes:    s.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return base },

@@ -21,10 +21,11 @@ const ConnectTimeout = 3 * time.Second
 type Option func(*pgxpool.Config)
 
 // ReportUnavailable calls report with every error that means the database cannot be
-// reached (IsUnavailable), from acquiring a connection or running a statement, so the HTTP
-// edge can answer 503 at once instead of waiting for its next health ping. report must be
-// quick and safe for concurrent use.
-func ReportUnavailable(report func(error)) Option {
+// reached (IsUnavailable), from acquiring a connection or running a statement, and the
+// context of that call, so the HTTP edge can answer 503 at once instead of waiting for its
+// next health ping, and can tell which request met the outage. report must be quick and
+// safe for concurrent use.
+func ReportUnavailable(report func(context.Context, error)) Option {
 	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = unavailableTracer{report} }
 }
 
@@ -91,15 +92,15 @@ func IsUnavailable(err error) bool {
 }
 
 // unavailableTracer hands the errors of acquires and statements that IsUnavailable to report.
-type unavailableTracer struct{ report func(error) }
+type unavailableTracer struct{ report func(context.Context, error) }
 
 func (t unavailableTracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
 	return ctx
 }
 
-func (t unavailableTracer) TraceAcquireEnd(_ context.Context, _ *pgxpool.Pool, d pgxpool.TraceAcquireEndData) {
+func (t unavailableTracer) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, d pgxpool.TraceAcquireEndData) {
 	if IsUnavailable(d.Err) {
-		t.report(d.Err)
+		t.report(ctx, d.Err)
 	}
 }
 
@@ -107,8 +108,8 @@ func (t unavailableTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ p
 	return ctx
 }
 
-func (t unavailableTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+func (t unavailableTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
 	if IsUnavailable(d.Err) {
-		t.report(d.Err)
+		t.report(ctx, d.Err)
 	}
 }

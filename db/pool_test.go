@@ -46,7 +46,7 @@ func TestIsUnavailable(t *testing.T) {
 // statement errors.
 func TestReportUnavailable(t *testing.T) {
 	var reports atomic.Int32
-	pool, err := db.Open(t.Context(), pgtest.URL(t), db.ReportUnavailable(func(error) { reports.Add(1) }))
+	pool, err := db.Open(t.Context(), pgtest.URL(t), db.ReportUnavailable(func(context.Context, error) { reports.Add(1) }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func TestDatabaseGate(t *testing.T) {
 	gate := httpedge.NewDBGate(nil, nil)
 	url, _, _ := limitedServer(t, proxyhttp.Limits{}, gate)
 	alice := map[string]string{"Authorization": "Bearer " + ck.Token(t, "alice")}
-	gate.Report(errors.New("connection refused"))
+	gate.Report(context.Background(), errors.New("connection refused"))
 	for _, path := range []string{"/chatkit", "/api/chat"} {
 		resp, raw := do(t, http.MethodPost, url+path, createBody, alice)
 		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(raw), `"code":"unavailable"`) {

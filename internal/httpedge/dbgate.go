@@ -40,9 +40,23 @@ func NewDBGate(db Pinger, logger *slog.Logger) *DBGate {
 // Down reports whether the gate is refusing requests.
 func (g *DBGate) Down() bool { return g.down.Load() }
 
-// Report tells the gate the database just failed to answer: it closes at once and the
-// background loop starts checking for the way back.
-func (g *DBGate) Report(err error) {
+type watchKey struct{}
+
+// WatchUnavailable marks ctx so that a Report made with it (or with a context derived from
+// it, such as a query's) is remembered; failed says whether one was. A handler uses it to
+// tell "this request failed because the database went away" from its other failures.
+func WatchUnavailable(ctx context.Context) (_ context.Context, failed func() bool) {
+	var hit atomic.Bool
+	return context.WithValue(ctx, watchKey{}, &hit), hit.Load
+}
+
+// Report tells the gate the database just failed to answer the request of ctx: it closes at
+// once, the background loop starts checking for the way back, and a WatchUnavailable on ctx
+// learns of it. It fits db.ReportUnavailable.
+func (g *DBGate) Report(ctx context.Context, err error) {
+	if hit, ok := ctx.Value(watchKey{}).(*atomic.Bool); ok {
+		hit.Store(true)
+	}
 	if !g.close(err) {
 		return // already closed: the loop is polling
 	}

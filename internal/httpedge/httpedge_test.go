@@ -421,7 +421,7 @@ func TestDBGate(t *testing.T) {
 	}
 	// A report closes the gate at once; the next ping, still failing, keeps it closed.
 	db.down.Store(true)
-	g.Report(errors.New("connection refused"))
+	g.Report(context.Background(), errors.New("connection refused"))
 	w := serve()
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), `"retry_after":1`) {
 		t.Fatalf("closed gate answered %d %v %s", w.Code, w.Header(), w.Body)
@@ -466,5 +466,25 @@ func TestHealth(t *testing.T) {
 				t.Errorf("/ready = %d %s", w.Code, w.Body)
 			}
 		})
+	}
+}
+
+// WatchUnavailable learns of a Report made with its context or one derived from it, and
+// only of those.
+func TestWatchUnavailable(t *testing.T) {
+	g := NewDBGate(&flakyDB{}, quiet)
+	watched, failed := WatchUnavailable(context.Background())
+	_, otherFailed := WatchUnavailable(context.Background())
+	query, cancel := context.WithTimeout(watched, time.Minute) // as a query's context derives
+	defer cancel()
+	if failed() {
+		t.Fatal("failed before any report")
+	}
+	g.Report(query, errors.New("connection refused"))
+	if !failed() || otherFailed() {
+		t.Fatalf("failed=%v other=%v, want true false", failed(), otherFailed())
+	}
+	if !g.Down() {
+		t.Fatal("the report did not close the gate")
 	}
 }

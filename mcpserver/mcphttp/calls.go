@@ -128,17 +128,81 @@ func (h *httpHandler) limitCalls(next http.Handler) http.Handler {
 
 // refuseWhileDBDown answers tool calls with 503, Retry-After and a JSON-RPC error while the
 // gate is closed: a signal clients retry on, where a tool error would read as bad arguments.
+// A call that fails because the database went away while it ran gets the same answer in
+// place of its tool error (its answer is held back until the call ends to allow that).
 func (h *httpHandler) refuseWhileDBDown(next http.Handler) http.Handler {
 	if h.cfg.Gate == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, isCall := toolCall(r); isCall && h.cfg.Gate.Down() {
-			writeRetryableRPC(w, http.StatusServiceUnavailable, c.id, "service unavailable: the database is unreachable, try again shortly", time.Second)
+		c, isCall := toolCall(r)
+		switch {
+		case !isCall:
+			next.ServeHTTP(w, r)
+			return
+		case h.cfg.Gate.Down():
+			writeUnavailable(w, c.id)
 			return
 		}
-		next.ServeHTTP(w, r)
+		ctx, dbFailed := httpedge.WatchUnavailable(r.Context())
+		held := &heldResponse{header: http.Header{}}
+		next.ServeHTTP(held, r.WithContext(ctx))
+		if dbFailed() && held.failed() {
+			writeUnavailable(w, c.id)
+			return
+		}
+		held.sendTo(w)
 	})
+}
+
+func writeUnavailable(w http.ResponseWriter, id json.RawMessage) {
+	writeRetryableRPC(w, http.StatusServiceUnavailable, id, "service unavailable: the database is unreachable, try again shortly", time.Second)
+}
+
+// heldResponse keeps a tool call's answer until the call has ended.
+type heldResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+
+func (h *heldResponse) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldResponse) Write(b []byte) (int, error) { return h.body.Write(b) }
+
+// Flush is a no-op: the answer goes out whole in sendTo.
+func (h *heldResponse) Flush() {}
+
+// failed reports whether the answer is a JSON-RPC error or a tool error (isError). A
+// successful call stays a success even if the database failed on the way (the write may
+// have been made), so a client never repeats a write that happened.
+func (h *heldResponse) failed() bool {
+	var msg struct {
+		Result *struct {
+			IsError bool `json:"isError"`
+		} `json:"result"`
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(h.body.Bytes(), &msg) != nil {
+		return h.status >= 400
+	}
+	return len(msg.Error) > 0 || (msg.Result != nil && msg.Result.IsError)
+}
+
+func (h *heldResponse) sendTo(w http.ResponseWriter) {
+	for k, v := range h.header {
+		w.Header()[k] = v
+	}
+	if h.status != 0 {
+		w.WriteHeader(h.status)
+	}
+	_, _ = w.Write(h.body.Bytes())
 }
 
 // rpcErrorCode is the JSON-RPC server error used for retryable refusals.

@@ -1,14 +1,19 @@
 package mcphttp_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/httpedge"
+	"github.com/taskwire/taskwire/internal/pgtest"
 	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
@@ -105,12 +110,50 @@ func TestDatabaseGate(t *testing.T) {
 	if r := post(t, srv.URL+mcphttp.MCPPath, toolCall("list_tasks", map[string]any{}), tok); r.status != 200 {
 		t.Fatalf("open gate: %d %s", r.status, r.body)
 	}
-	gate.Report(errors.New("connection refused"))
+	gate.Report(context.Background(), errors.New("connection refused"))
 	r := post(t, srv.URL+mcphttp.MCPPath, toolCall("add_task", map[string]any{"title": "x"}), tok)
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" || !strings.Contains(r.body, `"code":-32000`) || !strings.Contains(r.body, `"retry_after":1`) {
 		t.Fatalf("closed gate: %d %v %s", r.status, r.header, r.body)
 	}
 	if r := post(t, srv.URL+mcphttp.MCPPath, toolsListBody, tok); r.status != 200 {
 		t.Errorf("tools/list while the database is away: %d", r.status)
+	}
+}
+
+// TestCallMeetingTheOutage: a call that runs into dead database connections (the gate still
+// open, no ping yet) answers 503 with Retry-After in place of its tool error, and closes the
+// gate for the calls after it.
+func TestCallMeetingTheOutage(t *testing.T) {
+	t.Parallel()
+	gate := httpedge.NewDBGate(nil, quiet)
+	url := pgtest.URL(t)
+	pool, err := db.Open(t.Context(), url, db.ReportUnavailable(gate.Report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	srv := newServer(t, func(c *mcphttp.Config) { c.Pool, c.Gate = pool, gate })
+	tok := bearer(tokenFor(t, "alice"))
+	if r := post(t, srv.URL+mcphttp.MCPPath, toolCall("add_task", map[string]any{"title": "before"}), tok); r.status != 200 || strings.Contains(r.body, `"isError":true`) {
+		t.Fatalf("with the database up: %d %s", r.status, r.body)
+	}
+	// Kill every server process behind the pool's idle connections.
+	admin, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(t.Context(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"); err != nil {
+		t.Fatal(err)
+	}
+	if gate.Down() {
+		t.Fatal("the gate closed before any call met the outage")
+	}
+	r := post(t, srv.URL+mcphttp.MCPPath, toolCall("add_task", map[string]any{"title": "during"}), tok)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" || !strings.Contains(r.body, `"code":-32000`) {
+		t.Fatalf("the call that met the outage: %d %v %s", r.status, r.header, r.body)
+	}
+	if !gate.Down() {
+		t.Fatal("the gate is still open after a call met the outage")
 	}
 }

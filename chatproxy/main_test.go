@@ -23,6 +23,7 @@ import (
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
 	"github.com/taskwire/taskwire/chatproxy/chatstore"
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/pgcluster"
 	"github.com/taskwire/taskwire/internal/pgtest"
 	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
@@ -262,4 +263,74 @@ func TestDrainEndsOpenStreams(t *testing.T) {
 	if stored != partial {
 		t.Fatalf("stored assistant text %q, want the partial answer %q", stored, partial)
 	}
+}
+
+// While its PostgreSQL is down, chatproxy answers ChatKit requests — the first one that meets
+// the dead connections included — with 503 and Retry-After, /ready with 503, and serves again
+// once the database is back, without a restart.
+func TestDatabaseOutage(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "outage-") // short, and reachable by the postgres user
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	start := func() *pgcluster.Cluster {
+		c, err := pgcluster.Start(context.Background(), pgcluster.Options{Dir: dir, Ephemeral: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	cluster := start()
+	defer func() { _ = cluster.Stop(context.Background(), true) }()
+	port := freePort(t)
+	environ := []string{"DATABASE_URL=" + cluster.URL("postgres"), "BETTER_AUTH_SECRET=" + testSecret, "PORT=" + port,
+		"MCP_SERVER_URL=http://127.0.0.1:1/mcp", "LOG_LEVEL=error"}
+	ctx, sigterm := context.WithCancel(t.Context())
+	defer sigterm()
+	exited := make(chan int, 1)
+	go func() { exited <- run(ctx, nil, environ, &bytes.Buffer{}, io.Discard) }()
+	defer func() { sigterm(); <-exited }()
+	base := "http://127.0.0.1:" + port
+	tok, err := auth.Mint([]byte(testSecret), auth.MintOptions{UserID: "outage-user", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/chatkit", strings.NewReader(`{"type":"threads.list","params":{}}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	waitFor := func(what string, want int) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if got, _ := list(); got == want {
+				return
+			}
+		}
+		got, detail := list()
+		t.Fatalf("%s: threads.list never answered %d (last: %d %s)", what, want, got, detail)
+	}
+	waitFor("start", http.StatusOK)
+
+	// A fast shutdown: the throwaway cluster skips fsync, so an immediate one could lose the
+	// schema; for the server it is an outage all the same (every connection is cut).
+	if err := cluster.Stop(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if status, retry := list(); status != http.StatusServiceUnavailable || retry == "" {
+		t.Fatalf("first request with the database down: %d Retry-After=%q, want 503 with Retry-After", status, retry)
+	}
+	if resp, err := http.Get(base + "/ready"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/ready with the database down: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	cluster = start()
+	waitFor("recovery", http.StatusOK)
 }

@@ -20,10 +20,7 @@ type DBGate struct {
 	Interval time.Duration
 	// RetryAfter is what refused clients are told (default 1 s).
 	RetryAfter time.Duration
-	// Refuse writes the refusal; nil: WriteRetryable with 503 "unavailable". mcpserver
-	// answers in JSON-RPC.
-	Refuse func(w http.ResponseWriter, r *http.Request, after time.Duration)
-	Logger *slog.Logger
+	Logger     *slog.Logger
 
 	down atomic.Bool
 	kick chan struct{}
@@ -106,21 +103,57 @@ func (g *DBGate) Run(ctx context.Context) {
 	}
 }
 
-// Wrap refuses requests to next while the gate is closed.
+// Wrap refuses requests to next while the gate is closed, and turns a server error that a
+// request ends with after meeting the outage itself (its own Report) into the same 503.
 func (g *DBGate) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !g.down.Load() {
-			next.ServeHTTP(w, r)
+		if g.down.Load() {
+			g.refuse(w)
 			return
 		}
-		after := g.RetryAfter
-		if after <= 0 {
-			after = time.Second
-		}
-		if g.Refuse != nil {
-			g.Refuse(w, r, after)
-			return
-		}
-		WriteRetryable(w, http.StatusServiceUnavailable, CodeUnavailable, "the database is unreachable; try again shortly", after)
+		ctx, failed := WatchUnavailable(r.Context())
+		next.ServeHTTP(&outageWriter{ResponseWriter: w, gate: g, failed: failed}, r.WithContext(ctx))
 	})
 }
+
+func (g *DBGate) refuse(w http.ResponseWriter) {
+	after := g.RetryAfter
+	if after <= 0 {
+		after = time.Second
+	}
+	WriteRetryable(w, http.StatusServiceUnavailable, CodeUnavailable, "the database is unreachable; try again shortly", after)
+}
+
+// outageWriter replaces a 5xx answer with the gate's 503 when the request met the outage.
+// Answers already under way (a stream's 200) are never touched.
+type outageWriter struct {
+	http.ResponseWriter
+	gate     *DBGate
+	failed   func() bool
+	replaced bool
+}
+
+func (o *outageWriter) WriteHeader(status int) {
+	if status >= 500 && o.failed() {
+		o.replaced = true
+		o.gate.refuse(o.ResponseWriter)
+		return
+	}
+	o.ResponseWriter.WriteHeader(status)
+}
+
+func (o *outageWriter) Write(b []byte) (int, error) {
+	if o.replaced {
+		return len(b), nil // the handler's own error body
+	}
+	return o.ResponseWriter.Write(b)
+}
+
+// Flush and Unwrap keep streaming and http.ResponseController working through the wrapper.
+func (o *outageWriter) Flush() {
+	if !o.replaced {
+		_ = http.NewResponseController(o.ResponseWriter).Flush()
+	}
+}
+
+func (o *outageWriter) Unwrap() http.ResponseWriter { return o.ResponseWriter }

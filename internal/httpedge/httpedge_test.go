@@ -488,3 +488,41 @@ func TestWatchUnavailable(t *testing.T) {
 		t.Fatal("the report did not close the gate")
 	}
 }
+
+// A request that meets the outage itself and ends with a server error gets the gate's 503;
+// its other answers, and other requests' server errors, are left alone.
+func TestDBGateReplacesOutageErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		report  bool
+		status  int
+		want    int
+		wantRA  string
+		wantErr string
+	}{
+		{"met the outage, 500", true, 500, 503, "1", `"code":"unavailable"`},
+		{"met the outage, but succeeded", true, 200, 200, "", "done"},
+		{"met the outage, client error", true, 400, 400, "", "done"},
+		{"other server error", false, 500, 500, "", "done"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewDBGate(&flakyDB{}, quiet)
+			h := g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.report {
+					g.Report(r.Context(), errors.New("connection refused"))
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, "done")
+			}))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", nil))
+			if w.Code != tt.want || w.Header().Get("Retry-After") != tt.wantRA || !strings.Contains(w.Body.String(), tt.wantErr) {
+				t.Fatalf("%d Retry-After=%q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+			}
+			if tt.want == 503 && strings.Contains(w.Body.String(), "done") {
+				t.Fatalf("the handler's own body leaked into the 503: %s", w.Body)
+			}
+		})
+	}
+}

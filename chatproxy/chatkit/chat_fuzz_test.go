@@ -58,3 +58,33 @@ func FuzzDecodeChatMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequestType: no ChatKit body decodes to a streaming request (a model turn) while
+// RequestType, which the edge counts turns by, says it is none — however its keys are
+// duplicated, cased or encoded.
+func FuzzRequestType(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":{}}}}`,
+		`{"type":"threads.create","Type":"threads.list","params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":{}}}}`,
+		`{"TYPE":"threads.add_user_message","params":{"thread_id":"t","input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":{}}}}`,
+		`{"type":"threads.list","params":{}}`,
+		`{"type":"threads.retry_after_item","params":{"thread_id":"t","item_id":"i"}}`,
+		`{"type":"threads.custom_action","params":{"thread_id":"t","action":{"type":"x"}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := chatkit.DecodeRequest(body, chatkit.Limits{})
+		if err != nil {
+			return
+		}
+		_, streams := req.(chatkit.StreamingRequest)
+		typ := chatkit.RequestType(body, chatkit.Limits{})
+		if typ != req.RequestType() {
+			t.Fatalf("RequestType %q, DecodeRequest decoded %q", typ, req.RequestType())
+		}
+		if streams != chatkit.IsStreaming(typ) {
+			t.Fatalf("%q: decoded as streaming=%v, IsStreaming says %v", typ, streams, chatkit.IsStreaming(typ))
+		}
+	})
+}

@@ -210,16 +210,9 @@ func (l Limits) withDefaults() Limits {
 // half-way through a stream.
 func DecodeRequest(body []byte, limits Limits) (Request, error) {
 	limits = limits.withDefaults()
-	clean, err := canonicalJSON(body, limits.MaxBodyBytes)
+	env, err := decodeEnvelope(body, limits)
 	if err != nil {
 		return nil, err
-	}
-	var env struct {
-		Type   *string         `json:"type"`
-		Params json.RawMessage `json:"params"`
-	}
-	if err := json.Unmarshal(clean, &env); err != nil {
-		return nil, badRequest("request must be a JSON object with \"type\" and \"params\"")
 	}
 	if env.Type == nil {
 		return nil, badRequest("missing \"type\"")
@@ -243,9 +236,39 @@ func DecodeRequest(body []byte, limits Limits) (Request, error) {
 	return req, nil
 }
 
-// IsStreaming reports whether a request of type requestType is answered with a stream (a
-// model turn), without decoding the rest of it: the HTTP edge counts turns and open streams
-// per user before the request reaches the Server.
+// envelope is the outside of a ChatKit request: its type and its (still encoded) params.
+type envelope struct {
+	Type   *string         `json:"type"`
+	Params json.RawMessage `json:"params"`
+}
+
+// decodeEnvelope checks the body (canonicalJSON) and reads its envelope.
+func decodeEnvelope(body []byte, limits Limits) (envelope, error) {
+	var env envelope
+	clean, err := canonicalJSON(body, limits.MaxBodyBytes)
+	if err != nil {
+		return env, err
+	}
+	if err := json.Unmarshal(clean, &env); err != nil {
+		return env, badRequest("request must be a JSON object with \"type\" and \"params\"")
+	}
+	return env, nil
+}
+
+// RequestType returns the "type" of a request body exactly as DecodeRequest reads it (the
+// same canonical form, so duplicate or case-folded keys cannot tell the two apart), or ""
+// when DecodeRequest would refuse the body before reading it.
+func RequestType(body []byte, limits Limits) string {
+	env, err := decodeEnvelope(body, limits.withDefaults())
+	if err != nil || env.Type == nil {
+		return ""
+	}
+	return *env.Type
+}
+
+// IsStreaming reports whether a request of type requestType (RequestType) is answered with
+// a stream (a model turn): the HTTP edge counts turns and open streams per user before the
+// request reaches the Server.
 func IsStreaming(requestType string) bool {
 	return streamingTypes[requestType]
 }

@@ -63,6 +63,8 @@ func TestTurnRateLimit(t *testing.T) {
 		{"second turn, by /api/chat", "/api/chat", `{"message":"hi"}`, alice, 200},
 		{"third turn: over the burst", "/chatkit", createBody, alice, 429},
 		{"over the burst on /api/chat too", "/api/chat", `{"message":"hi"}`, alice, 429},
+		{"a turn hidden behind a case-folded duplicate key still counts", "/chatkit",
+			strings.Replace(createBody, `{"type":"threads.create",`, `{"type":"threads.create","Type":"threads.list",`, 1), alice, 429},
 		{"still not a turn", "/chatkit", listBody, alice, 200},
 		{"another user", "/chatkit", createBody, bob, 200},
 	}

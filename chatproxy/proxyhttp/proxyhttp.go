@@ -7,7 +7,6 @@ package proxyhttp
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -135,10 +134,7 @@ func isChatKitTurn(r *http.Request) bool {
 	if err != nil {
 		return false // the ChatKit handler meets the same error and answers it
 	}
-	var env struct {
-		Type string `json:"type"`
-	}
-	return json.Unmarshal(body, &env) == nil && chatkit.IsStreaming(env.Type)
+	return chatkit.IsStreaming(chatkit.RequestType(body, chatkit.Limits{}))
 }
 
 // errReader replays a read error after the bytes that were read before it.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/taskwire/taskwire/chatproxy/llm"
 	"github.com/taskwire/taskwire/chatproxy/web"
@@ -29,7 +30,13 @@ type config struct {
 	DomainKey    string   `env:"CHATKIT_DOMAIN_KEY" envDefault:"domain_pk_localhost_dev"`
 	MaxSteps     int      `env:"AGENT_MAX_STEPS" envDefault:"8"`
 	HistoryChars int      `env:"AGENT_HISTORY_CHARS" envDefault:"60000"`
-	LLM          llm.Config
+	// Per-user limits on model turns, per replica (docs/operating.md).
+	TurnsPerMinute float64 `env:"CHAT_TURNS_PER_MINUTE" envDefault:"20"`
+	TurnBurst      int     `env:"CHAT_TURN_BURST" envDefault:"5"`
+	MaxStreams     int     `env:"CHAT_MAX_STREAMS" envDefault:"3"`
+	// ShutdownTimeout is how long a drain waits after SIGTERM for requests to finish.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	LLM             llm.Config
 }
 
 // minSecretBytes matches mcpserver's rule: shorter HS256 keys are within brute-force reach.
@@ -50,6 +57,14 @@ func (c config) check() error {
 		return fmt.Errorf("AGENT_HISTORY_CHARS must be at least 1000, got %d", c.HistoryChars)
 	case c.AuthURL != "" && !web.IsOrigin(c.AuthURL):
 		return fmt.Errorf("BETTER_AUTH_URL must be an origin such as https://auth.example.com (no path), got %q", c.AuthURL)
+	case c.TurnsPerMinute <= 0:
+		return fmt.Errorf("CHAT_TURNS_PER_MINUTE must be a positive number, got %v", c.TurnsPerMinute)
+	case c.TurnBurst < 1:
+		return fmt.Errorf("CHAT_TURN_BURST must be at least 1, got %d", c.TurnBurst)
+	case c.MaxStreams < 1:
+		return fmt.Errorf("CHAT_MAX_STREAMS must be at least 1, got %d", c.MaxStreams)
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("SHUTDOWN_TIMEOUT must be a positive duration such as 25s, got %s", c.ShutdownTimeout)
 	}
 	if _, err := c.LLM.Providers(); err != nil {
 		return err

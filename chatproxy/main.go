@@ -2,13 +2,12 @@
 // and items in PostgreSQL, a model loop against any OpenAI-compatible LLM, and every task
 // operation handed to mcpserver over MCP as the same user.
 //
-//	chatproxy [serve]       HTTP at HOST:PORT (/chatkit, /api/chat, /api/tasks, /health, /metrics, /)
+//	chatproxy [serve]       HTTP at HOST:PORT (/chatkit, /api/chat, /api/tasks, /health, /ready, /metrics, /)
 //	chatproxy healthcheck   exit 0 when the local server's /health answers 200
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -30,6 +29,7 @@ import (
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/envconf"
 	"github.com/taskwire/taskwire/internal/healthcheck"
+	"github.com/taskwire/taskwire/internal/httpedge"
 	"github.com/taskwire/taskwire/internal/obs"
 )
 
@@ -84,11 +84,16 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("LOG_LEVEL: %w", err)
 	}
-	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	gate := httpedge.NewDBGate(nil, logger)
+	pool, err := db.Open(ctx, cfg.DatabaseURL, db.ReportUnavailable(gate.Report))
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer pool.Close()
+	gate.DB = pool
+	gateCtx, stopGate := context.WithCancel(ctx)
+	defer stopGate()
+	go gate.Run(gateCtx)
 	if err := db.Migrate(ctx, pool, logger); err != nil {
 		return err
 	}
@@ -130,9 +135,12 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	health := &httpedge.Health{}
 	routes, err := proxyhttp.New(proxyhttp.Options{
 		Verifier: verifier, ChatKit: chat, DB: pool, CORSOrigins: cfg.CORSOrigins,
 		Version: version, Environment: cfg.Environment, Logger: logger,
+		Health: health, Gate: gate,
+		Limits: proxyhttp.Limits{TurnsPerMinute: cfg.TurnsPerMinute, TurnBurst: cfg.TurnBurst, MaxStreams: cfg.MaxStreams},
 	})
 	if err != nil {
 		return fmt.Errorf("CORS_ORIGINS: %w", err)
@@ -152,30 +160,12 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on HOST:PORT %s: %w", net.JoinHostPort(cfg.Host, cfg.Port), err)
 	}
-	baseCtx, cancelStreams := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelStreams()
-	srv := &http.Server{
-		Handler:           obs.NewHTTP(reg, logger).Middleware(routes),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
-	}
 	logger.InfoContext(ctx, "chatproxy listening", "addr", "http://"+ln.Addr().String(), "mcp_server", cfg.MCPServerURL,
 		"dev_user", cfg.DevUser, "version", version)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	// Streams end their turns when their context is cancelled, which stores what they have.
-	cancelStreams()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	// On SIGTERM open streams end at once with a final event, their text so far stored
+	// (chatkit), rather than being cut off at the deadline.
+	return httpedge.Server{
+		Handler: obs.NewHTTP(reg, logger).Middleware(routes), Logger: logger, Health: health,
+		CancelOnDrain: true, ShutdownTimeout: cfg.ShutdownTimeout,
+	}.Serve(ctx, ln)
 }

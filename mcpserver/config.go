@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/envconf"
@@ -41,6 +42,11 @@ type httpConfig struct {
 	AuthorizationServers []string `env:"MCP_AUTHORIZATION_SERVERS" envSeparator:","`
 	AllowedOrigins       []string `env:"MCP_ALLOWED_ORIGINS" envSeparator:","`
 	DevUser              string   `env:"MCP_DEV_USER"`
+	// RateLimit and RateBurst bound each user's tool calls per second, per replica.
+	RateLimit float64 `env:"MCP_RATE_LIMIT" envDefault:"20"`
+	RateBurst int     `env:"MCP_RATE_BURST" envDefault:"40"`
+	// ShutdownTimeout is how long a drain waits for calls in flight after SIGTERM.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
 }
 
 // minSecretBytes is the HS256 key size below which brute force becomes thinkable.
@@ -69,7 +75,7 @@ func (c authConfig) check() error {
 
 // verifier builds the token verifier, or returns nil when no way to verify is configured
 // (allowed only in dev mode, which the caller checks).
-func (c authConfig) verifier(ctx context.Context, logger *slog.Logger) (*auth.Verifier, error) {
+func (c authConfig) verifier(ctx context.Context, logger *slog.Logger, publicURL string) (*auth.Verifier, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -81,7 +87,9 @@ func (c authConfig) verifier(ctx context.Context, logger *slog.Logger) (*auth.Ve
 		JWKSURL:  c.JWKSURL,
 		Issuer:   c.Issuer,
 		Audience: c.Audience,
-		Logger:   logger,
+		// OAuth clients ask for tokens whose audience is the public URL (RFC 8707).
+		Audiences: []string{publicURL},
+		Logger:    logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("BETTER_AUTH_JWKS_URL: %w", err)
@@ -93,6 +101,14 @@ func (c authConfig) verifier(ctx context.Context, logger *slog.Logger) (*auth.Ve
 func (c httpConfig) check(a authConfig, environment string) error {
 	if _, err := c.port(); err != nil {
 		return err
+	}
+	switch {
+	case c.RateLimit <= 0:
+		return fmt.Errorf("MCP_RATE_LIMIT must be a positive number of tool calls per second, got %v", c.RateLimit)
+	case c.RateBurst < 1:
+		return fmt.Errorf("MCP_RATE_BURST must be at least 1, got %d", c.RateBurst)
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("SHUTDOWN_TIMEOUT must be a positive duration such as 25s, got %s", c.ShutdownTimeout)
 	}
 	if c.DevUser != "" {
 		if !loopback.Host(c.Host) {

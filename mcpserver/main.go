@@ -1,7 +1,7 @@
 // Command mcpserver is taskwire's task MCP server: the five task tools over streamable HTTP
 // (serve, the default) or stdio, on PostgreSQL. See docs/mcpserver.md.
 //
-//	mcpserver [serve]                 HTTP at MCP_HOST:MCP_PORT (/mcp, /health, RFC 9728 metadata)
+//	mcpserver [serve]                 HTTP at MCP_HOST:MCP_PORT (/mcp, /health, /ready, RFC 9728 metadata)
 //	mcpserver stdio --user ID         stdio for one local user (or TASKWIRE_USER)
 //	mcpserver token --user ID [--ttl D]  print a bearer token signed with BETTER_AUTH_SECRET
 //	mcpserver migrate                 apply database migrations and exit
@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,7 +27,9 @@ import (
 	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/healthcheck"
+	"github.com/taskwire/taskwire/internal/httpedge"
 	"github.com/taskwire/taskwire/internal/obs"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
 	"github.com/taskwire/taskwire/mcpserver/tasktools"
 )
@@ -98,16 +99,24 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if err := hc.check(ac, lc.Environment); err != nil {
 		return err
 	}
-	verifier, err := ac.verifier(ctx, logger)
+	verifier, err := ac.verifier(ctx, logger, hc.PublicURL)
 	if err != nil {
 		return err
 	}
-	pool, err := connect(ctx, environ, logger)
+	// The gate learns of an outage from the pool itself, so tool calls answer 503 from the
+	// first refused connection on rather than from the next ping.
+	gate := httpedge.NewDBGate(nil, logger)
+	pool, err := connect(ctx, environ, logger, db.ReportUnavailable(gate.Report))
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	handler, err := tasktools.NewHandler(tasktools.Config{
+	gate.DB = pool
+	gateCtx, stopGate := context.WithCancel(ctx)
+	defer stopGate()
+	go gate.Run(gateCtx)
+	health := &httpedge.Health{}
+	handler, err := mcphttp.NewHandler(mcphttp.Config{
 		Pool:                 pool,
 		Verifier:             verifier,
 		ResourceURL:          hc.PublicURL,
@@ -118,6 +127,10 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 		Metrics:              obs.NewRegistry(),
 		Version:              version,
 		Environment:          lc.Environment,
+		Health:               health,
+		Gate:                 gate,
+		RateLimit:            hc.RateLimit,
+		RateBurst:            hc.RateBurst,
 	})
 	if err != nil {
 		return err
@@ -127,38 +140,19 @@ func serve(ctx context.Context, environ []string, lc logConfig, logger *slog.Log
 	if err != nil {
 		return fmt.Errorf("listen on MCP_HOST:MCP_PORT: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	logger.InfoContext(ctx, "mcpserver listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+tasktools.MCPPath,
-		"version", version, "dev_mode", hc.DevUser != "")
+	logger.InfoContext(ctx, "mcpserver listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+mcphttp.MCPPath,
+		"version", version, "dev_mode", hc.DevUser != "", "rate_limit", hc.RateLimit, "rate_burst", hc.RateBurst)
 	if hc.DevUser != "" {
 		logger.WarnContext(ctx, "dev mode: requests without a token act as "+hc.DevUser)
 	}
-	if verifier != nil && ac.Audience == "" {
-		logger.WarnContext(ctx, "MCP_AUDIENCE is not set: tokens are accepted whatever their audience; set it to this server's public /mcp URL")
+	if verifier != nil && ac.Audience == "" && hc.PublicURL == "" {
+		logger.WarnContext(ctx, "neither MCP_AUDIENCE nor MCP_PUBLIC_URL is set: tokens are accepted whatever their audience; set MCP_PUBLIC_URL to this server's public /mcp URL")
 	}
 	go taskstore.New(pool).RunPurger(ctx, time.Hour, logger) // erases trash older than 30 days
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve HTTP: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	return nil
+	// Tool calls in flight finish during the drain; none of them streams for long, so a
+	// whole answer gets a minute to be read.
+	return httpedge.Server{Handler: handler, Logger: logger, Health: health, ShutdownTimeout: hc.ShutdownTimeout,
+		WriteTimeout: time.Minute}.Serve(ctx, ln)
 }
 
 func stdio(ctx context.Context, args, environ []string, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
@@ -186,12 +180,12 @@ func stdio(ctx context.Context, args, environ []string, stdin io.Reader, stdout 
 // connect opens DATABASE_URL and brings the schema up to date: every command that touches
 // tasks does both, so a fresh database works on first start, and replicas starting together
 // wait for each other on the migration lock.
-func connect(ctx context.Context, environ []string, logger *slog.Logger) (*pgxpool.Pool, error) {
+func connect(ctx context.Context, environ []string, logger *slog.Logger, opts ...db.Option) (*pgxpool.Pool, error) {
 	dc, err := parse[dbConfig](environ)
 	if err != nil {
 		return nil, err
 	}
-	pool, err := db.Open(ctx, dc.URL)
+	pool, err := db.Open(ctx, dc.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -213,8 +207,8 @@ func migrate(ctx context.Context, environ []string, logger *slog.Logger) error {
 }
 
 // token prints a bearer token for hosts that take a static one (mcp-remote --header, the
-// OpenAI Responses mcp tool, the Inspector). It carries the configured issuer and audience,
-// so this server's own verifier accepts it.
+// OpenAI Responses mcp tool, the Inspector). It carries the configured issuer and audience
+// (MCP_AUDIENCE, else MCP_PUBLIC_URL), so this server's own verifier accepts it.
 func token(args, environ []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -236,7 +230,15 @@ func token(args, environ []string, stdout io.Writer) error {
 	if ac.Secret == "" {
 		return errors.New("token needs BETTER_AUTH_SECRET, the key it signs with")
 	}
-	tok, err := auth.Mint([]byte(ac.Secret), auth.MintOptions{UserID: *user, Audience: ac.Audience, Issuer: ac.Issuer, TTL: *ttl})
+	hc, err := parse[httpConfig](environ)
+	if err != nil {
+		return err
+	}
+	audience := ac.Audience
+	if audience == "" {
+		audience = hc.PublicURL // what the server accepts besides MCP_AUDIENCE
+	}
+	tok, err := auth.Mint([]byte(ac.Secret), auth.MintOptions{UserID: *user, Audience: audience, Issuer: ac.Issuer, TTL: *ttl})
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
@@ -258,6 +260,6 @@ func check(ctx context.Context, environ []string) error {
 	if err != nil {
 		return err
 	}
-	url := "http://" + net.JoinHostPort(host, port) + tasktools.HealthPath
+	url := "http://" + net.JoinHostPort(host, port) + mcphttp.HealthPath
 	return healthcheck.Check(ctx, url, 5*time.Second)
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/pgcluster"
 	"github.com/taskwire/taskwire/internal/pgtest"
 )
 
@@ -162,6 +166,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"token without secret", nil, []string{"token", "--user", "alice"}, "token needs BETTER_AUTH_SECRET"},
 		{"token without user", []string{"BETTER_AUTH_SECRET=" + secret}, []string{"token"}, "token needs --user ID"},
 		{"unknown command", nil, []string{"launch"}, `unknown command "launch"`},
+		{"zero rate limit", []string{"BETTER_AUTH_SECRET=" + secret, "MCP_RATE_LIMIT=0"}, nil, "MCP_RATE_LIMIT must be a positive number"},
+		{"bad rate limit", []string{"BETTER_AUTH_SECRET=" + secret, "MCP_RATE_LIMIT=fast"}, nil, "MCP_RATE_LIMIT"},
+		{"zero burst", []string{"BETTER_AUTH_SECRET=" + secret, "MCP_RATE_BURST=0"}, nil, "MCP_RATE_BURST must be at least 1"},
+		{"bad shutdown timeout", []string{"BETTER_AUTH_SECRET=" + secret, "SHUTDOWN_TIMEOUT=soon"}, nil, "SHUTDOWN_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCmd(ctx, tc.env, tc.args...)
@@ -230,3 +238,150 @@ func TestServeHealthcheckAndShutdown(t *testing.T) {
 		t.Error("healthcheck succeeds with the server stopped")
 	}
 }
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestDatabaseOutage stops and restarts the server's own PostgreSQL under it: while the
+// database is down, tool calls — the first one included — fail fast with 503 + Retry-After
+// and a JSON-RPC error (never a 200 tool error), /health and /ready answer 503; once it is
+// back the same process serves again without a restart.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("/tmp", "outage-") // short and reachable by the postgres user
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clusterLog syncBuffer
+	cluster, err := pgcluster.Start(ctx, pgcluster.Options{Dir: dir, Ephemeral: true, Log: &clusterLog})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, clusterLog.String())
+	}
+	t.Cleanup(func() { _ = cluster.Stop(context.Background(), true); os.RemoveAll(dir) })
+	port := freePort(t)
+	env := []string{"DATABASE_URL=" + cluster.URL("postgres"), "BETTER_AUTH_SECRET=" + secret, "MCP_HOST=127.0.0.1", "MCP_PORT=" + port}
+	serveCtx, stop := context.WithCancel(ctx)
+	done := make(chan string, 1)
+	go func() {
+		_, _, stderr := runCmd(serveCtx, env, "serve")
+		done <- stderr
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	base := "http://127.0.0.1:" + port
+	tok, err := auth.Mint([]byte(secret), auth.MintOptions{UserID: "alice", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		status     int
+		retryAfter string
+		body       string
+	}
+	add := func(title string) answer {
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_task","arguments":{"title":"` + title + `"}}}`
+		req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		client := http.Client{Timeout: 10 * time.Second}
+		resp, err := client.Do(req)
+		if err != nil {
+			return answer{body: err.Error()}
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return answer{resp.StatusCode, resp.Header.Get("Retry-After"), string(b)}
+	}
+	status := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// until polls f every 100 ms for at most 20 s.
+	until := func(what string, f func() bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for time.Since(start) < 20*time.Second {
+			if f() {
+				return time.Since(start)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s: not within 20 s", what)
+		return 0
+	}
+	until("server up", func() bool { return status("/ready") == http.StatusOK })
+	if a := add("before"); a.status != http.StatusOK || strings.Contains(a.body, `"isError":true`) {
+		t.Fatalf("add_task with the database up: %+v", a)
+	}
+
+	// A fast shutdown: the throwaway cluster skips fsync, so an immediate one could lose the
+	// schema; for the server it is an outage all the same (every connection is cut).
+	if err := cluster.Stop(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	// Even the first call, which meets the dead connections, is a retryable 503.
+	during := add("during")
+	if during.status != http.StatusServiceUnavailable || during.retryAfter == "" ||
+		!strings.Contains(during.body, `"code":-32000`) || !strings.Contains(during.body, "retry_after") {
+		t.Fatalf("first call with the database down: %+v, want 503 with Retry-After and a JSON-RPC error", during)
+	}
+	start := time.Now()
+	if a := add("fast"); a.status != http.StatusServiceUnavailable || time.Since(start) > 2*time.Second {
+		t.Errorf("a call during the outage took %v and answered %+v", time.Since(start), a)
+	}
+	for _, path := range []string{"/health", "/ready"} {
+		if got := status(path); got != http.StatusServiceUnavailable {
+			t.Errorf("%s with the database down: %d", path, got)
+		}
+	}
+
+	if _, err := pgcluster.Start(ctx, pgcluster.Options{Dir: dir, Ephemeral: true, Log: &clusterLog}); err != nil {
+		t.Fatal(err)
+	}
+	took := until("recovery", func() bool {
+		a := add("after")
+		return a.status == http.StatusOK && !strings.Contains(a.body, `"isError":true`)
+	})
+	t.Logf("recovered %v after the database came back", took.Round(time.Millisecond))
+	if got := status("/ready"); got != http.StatusOK {
+		t.Errorf("/ready after recovery: %d", got)
+	}
+}
+
+// Tokens for the public URL (what OAuth clients get with resource=MCP_PUBLIC_URL) are
+// accepted without MCP_AUDIENCE, and `mcpserver token` mints for it then.
+func TestPublicURLIsAnAudience(t *testing.T) {
+	t.Parallel()
+	const public = "https://tasks.example.com/mcp"
+	env := []string{"BETTER_AUTH_SECRET=" + secret, "MCP_PUBLIC_URL=" + public}
+	code, stdout, stderr := runCmd(context.Background(), env, "token", "--user", "alice")
+	if code != 0 {
+		t.Fatalf("token: exit %d: %s", code, stderr)
+	}
+	v, err := authConfig{Secret: secret}.verifier(t.Context(), quietLogger, public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := v.Verify(t.Context(), strings.TrimSpace(stdout)); err != nil || id.UserID != "alice" {
+		t.Fatalf("token for the public URL: %+v, %v", id, err)
+	}
+	other, _ := auth.Mint([]byte(secret), auth.MintOptions{UserID: "alice", Audience: "https://other.example.com/mcp", TTL: time.Hour})
+	if _, err := v.Verify(t.Context(), other); err == nil {
+		t.Fatal("a token for another audience was accepted")
+	}
+}
+
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -30,7 +30,7 @@ import (
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/obs"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -56,7 +56,7 @@ func startTaskServer(t *testing.T) *taskServer {
 		t.Fatal(err)
 	}
 	pool := pgtest.Pool(t)
-	h, err := tasktools.NewHandler(tasktools.Config{Pool: pool, Verifier: v, Logger: quiet, Version: "test", Environment: "test"})
+	h, err := mcphttp.NewHandler(mcphttp.Config{Pool: pool, Verifier: v, Logger: quiet, Version: "test", Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func startTaskServer(t *testing.T) *taskServer {
 }
 
 // URL is the MCP endpoint.
-func (ts *taskServer) URL() string { return "http://" + ts.addr + tasktools.MCPPath }
+func (ts *taskServer) URL() string { return "http://" + ts.addr + mcphttp.MCPPath }
 
 // Start (re)starts the server on its address.
 func (ts *taskServer) Start() {

@@ -1,19 +1,16 @@
 package chatapi
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
+	"io"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/httpedge"
 )
-
-type chatRequest struct {
-	Message        string `json:"message"`
-	ConversationID string `json:"conversation_id,omitempty"`
-}
 
 type chatResponse struct {
 	ConversationID string `json:"conversation_id"`
@@ -21,52 +18,54 @@ type chatResponse struct {
 	ToolCalls      any    `json:"tool_calls"`
 }
 
+// chat runs one turn for POST /api/chat: the body goes through ChatKit's own decoding and
+// checks (chatkit.DecodeChatMessage), so it refuses exactly what /chatkit refuses.
 func (c Config) chat(w http.ResponseWriter, r *http.Request) {
 	id, ok := auth.UserFrom(r.Context())
 	if !ok {
-		chatkit.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
+		httpedge.WriteError(w, http.StatusUnauthorized, httpedge.CodeUnauthorized, "missing bearer token")
 		return
 	}
 	if pathUser := r.PathValue("user_id"); pathUser != "" && pathUser != id.UserID {
-		chatkit.WriteError(w, http.StatusForbidden, "forbidden", "the user in the path is not the user of the token")
+		httpedge.WriteError(w, http.StatusForbidden, "forbidden", "the user in the path is not the user of the token")
 		return
 	}
-	var req chatRequest
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(&req); err != nil {
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_json", "the body must be a JSON object {\"message\": \"…\", \"conversation_id\"?: \"…\"}")
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			httpedge.WriteError(w, http.StatusRequestEntityTooLarge, httpedge.CodeTooLarge, "request body is too large")
+			return
+		}
+		httpedge.WriteError(w, http.StatusBadRequest, chatkit.CodeInvalidRequest, "could not read the request body")
 		return
 	}
-	if strings.TrimSpace(req.Message) == "" {
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", "message must not be empty")
+	sreq, err := chatkit.DecodeChatMessage(body, chatkit.Limits{})
+	if err != nil {
+		writeChatError(w, err)
 		return
 	}
 	token, _ := auth.BearerToken(r)
 	caller := chatkit.Caller{UserID: id.UserID, Token: token, Locale: r.Header.Get("Accept-Language"), Header: r.Header}
-	var sreq chatkit.StreamingRequest = &chatkit.CreateThreadRequest{Input: chatkit.TextInput(req.Message)}
-	if req.ConversationID != "" {
-		sreq = &chatkit.AddUserMessageRequest{ThreadID: req.ConversationID, Input: chatkit.TextInput(req.Message)}
-	}
 	var col chatkit.Collector
-	conversation := func() string {
-		if id := col.ThreadID(); id != "" {
-			return id
-		}
-		return req.ConversationID
+	conversation := col.ThreadID
+	if add, ok := sreq.(*chatkit.AddUserMessageRequest); ok {
+		conversation = func() string { return add.ThreadID }
 	}
 	if err := c.ChatKit.Stream(r.Context(), caller, sreq, &col); err != nil {
-		var ce *chatkit.Error
-		if errors.As(err, &ce) {
-			chatkit.WriteError(w, ce.Status, ce.Code, ce.Message)
-			return
+		if !writeChatError(w, err) {
+			c.Logger.ErrorContext(r.Context(), "api chat turn failed", "error", err)
 		}
-		c.Logger.ErrorContext(r.Context(), "api chat turn failed", "error", err)
-		chatkit.WriteError(w, http.StatusInternalServerError, "internal_error", "the chat turn failed")
+		return
+	}
+	if errors.Is(context.Cause(r.Context()), httpedge.ErrDraining) {
+		// What the model had written is stored; another replica will take the retry.
+		httpedge.WriteRetryable(w, http.StatusServiceUnavailable, httpedge.CodeUnavailable, chatkit.DrainingMessage, time.Second)
 		return
 	}
 	if ev := col.Err(); ev != nil {
 		// The user's message is stored; the client may retry on the same conversation.
-		writeJSON(w, http.StatusBadGateway, map[string]any{
+		httpedge.WriteJSON(w, http.StatusBadGateway, map[string]any{
 			"conversation_id": conversation(),
 			"error":           map[string]any{"code": "turn_failed", "message": ev.Message, "allow_retry": ev.AllowRetry},
 		})
@@ -76,5 +75,17 @@ func (c Config) chat(w http.ResponseWriter, r *http.Request) {
 	if c.ToolCalls != nil {
 		resp.ToolCalls = c.ToolCalls(col.HiddenItems)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	httpedge.WriteJSON(w, http.StatusOK, resp)
+}
+
+// writeChatError answers a *chatkit.Error with its status and reports true; anything else
+// is a 500 whose details stay in the log (it reports false, for the caller to log).
+func writeChatError(w http.ResponseWriter, err error) bool {
+	var ce *chatkit.Error
+	if errors.As(err, &ce) {
+		httpedge.WriteError(w, ce.Status, ce.Code, ce.Message)
+		return true
+	}
+	httpedge.WriteError(w, http.StatusInternalServerError, chatkit.CodeInternal, "the chat turn failed")
+	return false
 }

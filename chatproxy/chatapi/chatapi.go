@@ -5,7 +5,6 @@
 package chatapi
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,14 +12,18 @@ import (
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
 	"github.com/taskwire/taskwire/chatproxy/mcpclient"
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/httpedge"
 	"github.com/taskwire/taskwire/internal/loopback"
 )
 
 // Router is where the routes are mounted; *proxyhttp.Handler is one. Authenticated routes
-// get the verified user in their context (auth.UserFrom).
+// get the verified user in their context (auth.UserFrom); Turn routes are authenticated
+// routes that run a model turn, which the router counts against the user's turn rate and
+// open-stream limits.
 type Router interface {
 	Public(pattern string, h http.Handler)
 	Authenticated(pattern string, h http.Handler)
+	Turn(pattern string, h http.Handler)
 }
 
 // Config holds what the routes need.
@@ -45,8 +48,8 @@ func Mount(r Router, c Config) {
 	if c.DevTokenTTL <= 0 {
 		c.DevTokenTTL = time.Hour
 	}
-	r.Authenticated("POST /api/chat", http.HandlerFunc(c.chat))
-	r.Authenticated("POST /api/{user_id}/chat", http.HandlerFunc(c.chat))
+	r.Turn("POST /api/chat", http.HandlerFunc(c.chat))
+	r.Turn("POST /api/{user_id}/chat", http.HandlerFunc(c.chat))
 	c.mountTasks(r)
 	if c.DevUser != "" {
 		r.Public("GET /api/dev/token", http.HandlerFunc(c.devToken))
@@ -62,17 +65,10 @@ func (c Config) devToken(w http.ResponseWriter, r *http.Request) {
 	tok, err := auth.Mint(c.Secret, auth.MintOptions{UserID: c.DevUser, Audience: c.Audience, Issuer: c.Issuer, TTL: ttl})
 	if err != nil {
 		c.Logger.ErrorContext(r.Context(), "mint dev token", "error", err)
-		chatkit.WriteError(w, http.StatusInternalServerError, "internal_error", "could not issue a dev token")
+		httpedge.WriteError(w, http.StatusInternalServerError, chatkit.CodeInternal, "could not issue a dev token")
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{
+	httpedge.WriteJSON(w, http.StatusOK, map[string]string{
 		"token": tok, "user_id": c.DevUser, "expires_at": time.Now().Add(ttl).UTC().Format(time.RFC3339),
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

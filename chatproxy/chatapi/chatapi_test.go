@@ -22,7 +22,7 @@ import (
 	"github.com/taskwire/taskwire/chatproxy/proxyhttp"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -47,7 +47,7 @@ func newStack(t *testing.T) stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mcpHandler, err := tasktools.NewHandler(tasktools.Config{Pool: pgtest.Pool(t), Verifier: mcpVerifier, Logger: quiet})
+	mcpHandler, err := mcphttp.NewHandler(mcphttp.Config{Pool: pgtest.Pool(t), Verifier: mcpVerifier, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,6 +297,7 @@ func (r *recordingRouter) Public(p string, h http.Handler) {
 	r.public[p] = h
 }
 func (r *recordingRouter) Authenticated(string, http.Handler) {}
+func (r *recordingRouter) Turn(string, http.Handler)          {}
 
 func (r *recordingRouter) mountWithoutDev() map[string]http.Handler {
 	chatapi.Mount(r, chatapi.Config{})

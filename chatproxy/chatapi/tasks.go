@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/taskwire/taskwire/chatproxy/chatkit"
 	"github.com/taskwire/taskwire/chatproxy/mcpclient"
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/httpedge"
 )
 
 // maxTaskBody bounds the JSON body of a task change: a title and a few fields.
@@ -82,7 +82,7 @@ func (c Config) listTasks(w http.ResponseWriter, r *http.Request) {
 	for name, values := range r.URL.Query() {
 		kind, known := taskListParams[name]
 		if !known {
-			chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown parameter %q", name))
+			httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown parameter %q", name))
 			return
 		}
 		v := values[0]
@@ -90,14 +90,14 @@ func (c Config) listTasks(w http.ResponseWriter, r *http.Request) {
 		case "int":
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", name+" must be a whole number")
+				httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", name+" must be a whole number")
 				return
 			}
 			args[name] = n
 		case "bool":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", name+" must be true or false")
+				httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", name+" must be true or false")
 				return
 			}
 			args[name] = b
@@ -114,7 +114,7 @@ func (c Config) addTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Completed != nil || f.Title == nil {
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", `a new task needs a "title" and cannot be "completed"`)
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", `a new task needs a "title" and cannot be "completed"`)
 		return
 	}
 	c.callTask(w, r, "add_task", f.args())
@@ -132,11 +132,11 @@ func (c Config) changeTask(w http.ResponseWriter, r *http.Request) {
 	fields := f.args()
 	switch {
 	case f.Completed != nil && len(fields) > 0:
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", `"completed" cannot be changed together with other fields`)
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", `"completed" cannot be changed together with other fields`)
 	case f.Completed != nil:
 		c.callTask(w, r, "complete_task", map[string]any{"task_id": id, "completed": *f.Completed})
 	case len(fields) == 0:
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", "nothing to change: send completed, title, description, due, priority or tags")
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "nothing to change: send completed, title, description, due, priority or tags")
 	default:
 		fields["task_id"] = id
 		c.callTask(w, r, "update_task", fields)
@@ -159,7 +159,7 @@ func (c Config) restoreTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !can {
-		chatkit.WriteError(w, http.StatusNotFound, "not_supported", "the task server cannot restore deleted tasks")
+		httpedge.WriteError(w, http.StatusNotFound, "not_supported", "the task server cannot restore deleted tasks")
 		return
 	}
 	c.callTask(w, r, "restore_task", map[string]any{"task_id": id})
@@ -167,8 +167,7 @@ func (c Config) restoreTask(w http.ResponseWriter, r *http.Request) {
 
 func (c Config) taskFeatures(w http.ResponseWriter, r *http.Request) {
 	if can, ok := c.canRestore(w, r); ok {
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, map[string]bool{"restore": can})
+		httpedge.WriteJSON(w, http.StatusOK, map[string]bool{"restore": can})
 	}
 }
 
@@ -196,19 +195,19 @@ func (c Config) callTask(w http.ResponseWriter, r *http.Request, tool string, ar
 	}
 	raw, err := json.Marshal(args)
 	if err != nil {
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", "the arguments cannot be encoded")
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "the arguments cannot be encoded")
 		return
 	}
 	res, err := c.MCP.CallTool(r.Context(), user, tool, raw)
 	switch {
 	case err != nil && errors.Is(err, mcpclient.ErrRejected):
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", "the task server refused the request")
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "the task server refused the request")
 	case err != nil:
 		c.mcpFailed(w, r, err)
 	case res.IsError && strings.HasSuffix(res.Text, "not found"):
-		chatkit.WriteError(w, http.StatusNotFound, "not_found", res.Text)
+		httpedge.WriteError(w, http.StatusNotFound, "not_found", res.Text)
 	case res.IsError:
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", res.Text)
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", res.Text)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -218,14 +217,14 @@ func (c Config) callTask(w http.ResponseWriter, r *http.Request, tool string, ar
 
 func (c Config) mcpFailed(w http.ResponseWriter, r *http.Request, err error) {
 	c.Logger.WarnContext(r.Context(), "task call through mcpserver failed", "error", err)
-	chatkit.WriteError(w, http.StatusBadGateway, "mcp_unavailable", "the task server could not be reached; try again shortly")
+	httpedge.WriteError(w, http.StatusBadGateway, "mcp_unavailable", "the task server could not be reached; try again shortly")
 }
 
 // mcpUser is the request's user with the token to forward to mcpserver.
 func mcpUser(w http.ResponseWriter, r *http.Request) (mcpclient.User, bool) {
 	id, ok := auth.UserFrom(r.Context())
 	if !ok {
-		chatkit.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
+		httpedge.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
 		return mcpclient.User{}, false
 	}
 	token, _ := auth.BearerToken(r)
@@ -236,7 +235,7 @@ func mcpUser(w http.ResponseWriter, r *http.Request) (mcpclient.User, bool) {
 func taskID(w http.ResponseWriter, r *http.Request) (int, bool) {
 	id, err := strconv.Atoi(r.PathValue("id"))
 	if err != nil || id <= 0 {
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", "the task id in the path must be a positive whole number")
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "the task id in the path must be a positive whole number")
 		return 0, false
 	}
 	return id, true
@@ -250,20 +249,20 @@ func readTaskFields(w http.ResponseWriter, r *http.Request) (taskFields, bool) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			chatkit.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body must be at most %d bytes", maxTaskBody))
+			httpedge.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body must be at most %d bytes", maxTaskBody))
 			return f, false
 		}
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_request", "the body could not be read")
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "the body could not be read")
 		return f, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_json", "the body must be a JSON object of title, description, due, priority, tags or completed: "+err.Error())
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_json", "the body must be a JSON object of title, description, due, priority, tags or completed: "+err.Error())
 		return f, false
 	}
 	if dec.More() {
-		chatkit.WriteError(w, http.StatusBadRequest, "invalid_json", "the body must be one JSON object")
+		httpedge.WriteError(w, http.StatusBadRequest, "invalid_json", "the body must be one JSON object")
 		return f, false
 	}
 	return f, true

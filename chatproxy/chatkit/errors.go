@@ -1,10 +1,11 @@
 package chatkit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/taskwire/taskwire/internal/httpedge"
 )
 
 // ErrNotFound is what a Store returns for a thread, item or cursor that does not exist for
@@ -63,22 +64,10 @@ func storeError(err error, what string) error {
 }
 
 // WriteError answers a request with status and the JSON error body every taskwire HTTP error
-// uses. It is exported so the routes mounted next to /chatkit answer the same way.
+// uses (httpedge.WriteError). It is kept so the routes mounted next to /chatkit answer the
+// same way.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(errorBody{errorDetail{code, message}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
-}
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	httpedge.WriteError(w, status, code, message)
 }
 
 // StreamError is what a Responder returns (or wraps) to choose the error event a failed turn

@@ -211,19 +211,9 @@ func (l Limits) withDefaults() Limits {
 // half-way through a stream.
 func DecodeRequest(body []byte, limits Limits) (Request, error) {
 	limits = limits.withDefaults()
-	if int64(len(body)) > limits.MaxBodyBytes {
-		return nil, tooLarge(limits.MaxBodyBytes)
-	}
-	clean, err := canonicalJSON(body)
+	env, err := decodeEnvelope(body, limits)
 	if err != nil {
 		return nil, err
-	}
-	var env struct {
-		Type   *string         `json:"type"`
-		Params json.RawMessage `json:"params"`
-	}
-	if err := json.Unmarshal(clean, &env); err != nil {
-		return nil, badRequest("request must be a JSON object with \"type\" and \"params\"")
 	}
 	if env.Type == nil {
 		return nil, badRequest("missing \"type\"")
@@ -247,6 +237,83 @@ func DecodeRequest(body []byte, limits Limits) (Request, error) {
 	return req, nil
 }
 
+// envelope is the outside of a ChatKit request: its type and its (still encoded) params.
+type envelope struct {
+	Type   *string         `json:"type"`
+	Params json.RawMessage `json:"params"`
+}
+
+// decodeEnvelope checks the body (canonicalJSON) and reads its envelope.
+func decodeEnvelope(body []byte, limits Limits) (envelope, error) {
+	var env envelope
+	clean, err := canonicalJSON(body, limits.MaxBodyBytes)
+	if err != nil {
+		return env, err
+	}
+	if err := json.Unmarshal(clean, &env); err != nil {
+		return env, badRequest("request must be a JSON object with \"type\" and \"params\"")
+	}
+	return env, nil
+}
+
+// RequestType returns the "type" of a request body exactly as DecodeRequest reads it (the
+// same canonical form, so duplicate or case-folded keys cannot tell the two apart), or ""
+// when DecodeRequest would refuse the body before reading it.
+func RequestType(body []byte, limits Limits) string {
+	env, err := decodeEnvelope(body, limits.withDefaults())
+	if err != nil || env.Type == nil {
+		return ""
+	}
+	return *env.Type
+}
+
+// IsStreaming reports whether a request of type requestType (RequestType) is answered with
+// a stream (a model turn): the HTTP edge counts turns and open streams per user before the
+// request reaches the Server.
+func IsStreaming(requestType string) bool {
+	return streamingTypes[requestType]
+}
+
+// streamingTypes are the RequestType values of the StreamingRequest types.
+var streamingTypes = map[string]bool{
+	(*CreateThreadRequest)(nil).RequestType():        true,
+	(*AddUserMessageRequest)(nil).RequestType():      true,
+	(*AddClientToolOutputRequest)(nil).RequestType(): true,
+	(*AddStructuredInputRequest)(nil).RequestType():  true,
+	(*RetryAfterItemRequest)(nil).RequestType():      true,
+	(*CustomActionRequest)(nil).RequestType():        true,
+}
+
+// DecodeChatMessage decodes the body of the plain-JSON chat route,
+// {"message": "…", "conversation_id"?: "…"}, with the same checks as DecodeRequest (one
+// JSON object, nothing PostgreSQL cannot store, the message length limit), into the
+// streaming request it stands for: a new thread, or a message added to conversation_id.
+func DecodeChatMessage(body []byte, limits Limits) (StreamingRequest, error) {
+	limits = limits.withDefaults()
+	clean, err := canonicalJSON(body, limits.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		Message        *string `json:"message"`
+		ConversationID *string `json:"conversation_id"`
+	}
+	if err := json.Unmarshal(clean, &v); err != nil {
+		return nil, badRequest("the body must be {\"message\": \"…\", \"conversation_id\"?: \"…\"}: %s", jsonProblem(err))
+	}
+	if v.Message == nil || strings.TrimSpace(*v.Message) == "" {
+		return nil, badRequest("message must not be empty")
+	}
+	in := TextInput(*v.Message)
+	if err := in.validate(limits); err != nil {
+		return nil, err
+	}
+	if v.ConversationID != nil && *v.ConversationID != "" {
+		return &AddUserMessageRequest{ThreadID: *v.ConversationID, Input: in}, nil
+	}
+	return &CreateThreadRequest{Input: in}, nil
+}
+
 func tooLarge(max int64) *Error {
 	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", max)}
 }
@@ -263,10 +330,14 @@ func jsonProblem(err error) string {
 	return "malformed JSON"
 }
 
-// canonicalJSON checks that body is one JSON object that PostgreSQL's jsonb can hold and
-// returns it re-encoded: invalid UTF-8 and lone surrogates become U+FFFD, large integers keep
-// their digits. NUL characters, out-of-range numbers and deep nesting are refused.
-func canonicalJSON(body []byte) ([]byte, error) {
+// canonicalJSON checks that body is one JSON object of at most maxBytes that PostgreSQL's
+// jsonb can hold and returns it re-encoded: invalid UTF-8 and lone surrogates become U+FFFD,
+// large integers keep their digits. NUL characters, out-of-range numbers and deep nesting are
+// refused.
+func canonicalJSON(body []byte, maxBytes int64) ([]byte, error) {
+	if int64(len(body)) > maxBytes {
+		return nil, tooLarge(maxBytes)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

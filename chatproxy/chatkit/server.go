@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+
+	"github.com/taskwire/taskwire/internal/httpedge"
 )
 
 // Options configure a Server.
@@ -61,7 +63,15 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 			if err := st.send(ThreadCreated{Thread: t.Clone()}); err != nil {
 				return nil, err
 			}
-			return s.addUserMessage(st, r.Input)
+			turn, err := s.addUserMessage(st, r.Input)
+			if err != nil {
+				// The thread exists only for this message: take it back, so no empty
+				// thread is left behind.
+				if derr := s.store.DeleteThread(context.WithoutCancel(ctx), c.UserID, thread.ID); derr != nil {
+					s.log.ErrorContext(ctx, "chatkit: removing a thread whose first message failed", "thread", thread.ID, "error", derr)
+				}
+			}
+			return turn, err
 		})
 	case *AddUserMessageRequest:
 		if err := r.Input.validate(s.limits); err != nil {
@@ -154,6 +164,10 @@ func (s *Server) withThread(ctx context.Context, cancel context.CancelCauseFunc,
 	return nil
 }
 
+// DrainingMessage ends a stream cut short by a server shutdown; what had been written is
+// stored, and the client may send its message again (another replica will answer).
+const DrainingMessage = "The server is restarting; the answer so far is saved. Send your message again in a moment."
+
 // errLockLost cancels a turn whose thread lock expired or was taken over.
 var errLockLost = errors.New("lost the thread lock")
 
@@ -203,6 +217,9 @@ func (s *Server) finish(ctx context.Context, st *Stream, err error) {
 	switch {
 	case cause != nil && !errors.Is(cause, errLockLost):
 		s.finishCancelled(st)
+		if errors.Is(cause, httpedge.ErrDraining) { // the client is still there: tell it why
+			_ = st.send(ErrorEvent{Code: ErrorCodeCustom, Message: DrainingMessage, AllowRetry: true})
+		}
 		return
 	case errors.Is(cause, errLockLost):
 		s.log.WarnContext(ctx, "chatkit turn stopped: thread lock lost", "thread", st.thread.ID)

@@ -1,22 +1,21 @@
-// Package proxyhttp is chatproxy's HTTP surface: the routes, bearer-token authentication,
-// CORS for the ChatKit page (and the ChatKit iframe's origin), request body limits and the
-// health check. main builds a Handler with New and serves it; further routes are mounted on
-// it with Public or Authenticated.
+// Package proxyhttp is chatproxy's HTTP surface: the routes, CORS for the ChatKit page (and
+// the ChatKit iframe's origin), and the shared edge (package httpedge) — bearer-token
+// authentication, request body limits, health and readiness, per-user limits on model turns
+// and open streams, and a 503 while the chat database is away. main builds a Handler with
+// New and serves it; further routes are mounted on it with Public, Authenticated or Turn.
 package proxyhttp
 
 import (
-	"context"
-	"encoding/json"
+	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
-	"github.com/taskwire/taskwire/internal/auth"
-	"github.com/taskwire/taskwire/internal/obs"
+	"github.com/taskwire/taskwire/internal/httpedge"
 )
 
 // ChatKitOrigin is where the ChatKit UI's iframe is served from; requests it makes itself
@@ -26,23 +25,19 @@ const ChatKitOrigin = "https://cdn.platform.openai.com"
 // DefaultMaxBodyBytes caps every request body unless Options says otherwise.
 const DefaultMaxBodyBytes = 1 << 20
 
-// TokenVerifier checks a bearer token; *auth.Verifier is one.
-type TokenVerifier interface {
-	Verify(ctx context.Context, raw string) (auth.Identity, error)
-}
-
-// Pinger reports whether a dependency answers; *chatstore.Store and *pgxpool.Pool are ones.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
 // Options are what the HTTP surface needs. Verifier, ChatKit and DB are required.
 type Options struct {
-	Verifier TokenVerifier
+	Verifier httpedge.TokenVerifier
 	// ChatKit serves POST /chatkit (a *chatkit.Server); it finds the user with auth.UserFrom.
 	ChatKit http.Handler
-	// DB is checked by GET /health.
-	DB Pinger
+	// DB is checked by GET /health and GET /ready.
+	DB httpedge.Pinger
+	// Health serves /health and /ready; pass the one the server drains. Nil: a new one.
+	Health *httpedge.Health
+	// Gate, when set, answers /chatkit and turn routes with 503 while the database is away.
+	Gate *httpedge.DBGate
+	// Limits on model turns and open streams per user; zero fields mean no limit.
+	Limits Limits
 	// CORSOrigins may call the API from a browser (CORS_ORIGINS); ChatKitOrigin is always
 	// added. "*" allows any origin (credentials are bearer tokens, never cookies).
 	CORSOrigins []string
@@ -54,17 +49,20 @@ type Options struct {
 	Logger       *slog.Logger
 }
 
-// Handler is chatproxy's http.Handler. Mount more routes with Public and Authenticated
-// before serving; patterns are net/http ServeMux patterns such as "POST /api/chat".
+// Handler is chatproxy's http.Handler. Mount more routes with Public, Authenticated and
+// Turn before serving; patterns are net/http ServeMux patterns such as "POST /api/chat".
 type Handler struct {
 	mux     *http.ServeMux
 	opt     Options
 	origins map[string]bool
 	anyOrig bool
+	bearer  httpedge.Bearer
+	turns   *turnLimits
 	handler http.Handler
 }
 
-// New builds the handler with POST /chatkit (authenticated) and GET /health (public).
+// New builds the handler with POST /chatkit (authenticated, its streaming requests counted
+// as turns) and GET /health and GET /ready (public).
 func New(o Options) (*Handler, error) {
 	if o.Verifier == nil || o.ChatKit == nil || o.DB == nil {
 		return nil, errors.New("proxyhttp: Verifier, ChatKit and DB are required")
@@ -75,7 +73,13 @@ func New(o Options) (*Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	h := &Handler{mux: http.NewServeMux(), opt: o, origins: map[string]bool{ChatKitOrigin: true}}
+	if o.Health == nil {
+		o.Health = &httpedge.Health{}
+	}
+	o.Health.Service, o.Health.Version, o.Health.Environment = "chatproxy", o.Version, o.Environment
+	o.Health.DB, o.Health.Logger = o.DB, o.Logger
+	h := &Handler{mux: http.NewServeMux(), opt: o, origins: map[string]bool{ChatKitOrigin: true}, turns: newTurnLimits(o.Limits)}
+	h.bearer = httpedge.Bearer{Verifier: o.Verifier, Realm: "chatproxy", Logger: o.Logger}
 	for _, origin := range o.CORSOrigins {
 		origin = strings.TrimRight(strings.TrimSpace(origin), "/")
 		switch origin {
@@ -86,9 +90,9 @@ func New(o Options) (*Handler, error) {
 			h.origins[origin] = true
 		}
 	}
-	h.Authenticated("POST /chatkit", o.ChatKit)
-	h.Public("GET /health", http.HandlerFunc(h.health))
-	h.handler = h.cors(h.limitBody(h.mux))
+	h.mux.Handle("POST /chatkit", h.bearer.Wrap(h.gate(h.turns.wrap(isChatKitTurn, o.ChatKit))))
+	o.Health.Mount(h.mux)
+	h.handler = h.cors(httpedge.LimitBody(o.MaxBodyBytes, h.mux))
 	return h, nil
 }
 
@@ -98,49 +102,49 @@ func (h *Handler) Public(pattern string, handler http.Handler) {
 	h.mux.Handle(pattern, handler)
 }
 
-// Authenticated mounts a route behind the bearer token, e.g. "POST /api/chat". A missing or
+// Authenticated mounts a route behind the bearer token, e.g. "GET /api/tasks". A missing or
 // bad token is answered 401 before handler runs; handler reads the user with auth.UserFrom.
 func (h *Handler) Authenticated(pattern string, handler http.Handler) {
-	h.mux.Handle(pattern, h.authenticate(handler))
+	h.mux.Handle(pattern, h.bearer.Wrap(handler))
+}
+
+// Turn mounts an authenticated route that runs a model turn, e.g. "POST /api/chat": it
+// counts against the user's turn rate and open streams, and answers 503 while the database
+// is away.
+func (h *Handler) Turn(pattern string, handler http.Handler) {
+	h.mux.Handle(pattern, h.bearer.Wrap(h.gate(h.turns.wrap(nil, handler))))
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
 
-// authenticate verifies the bearer token and records the user in the request context. The
-// token and the reason it failed are never logged or echoed.
-func (h *Handler) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := auth.BearerToken(r)
-		if !ok {
-			unauthorized(w, "missing bearer token")
-			return
-		}
-		id, err := h.opt.Verifier.Verify(r.Context(), raw)
-		if err != nil {
-			unauthorized(w, "invalid bearer token")
-			return
-		}
-		obs.SetUser(r.Context(), id.UserID)
-		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), id)))
-	})
+// gate refuses requests with 503 while the database is away, when a gate is configured.
+func (h *Handler) gate(next http.Handler) http.Handler {
+	if h.opt.Gate == nil {
+		return next
+	}
+	return h.opt.Gate.Wrap(next)
 }
 
-func unauthorized(w http.ResponseWriter, message string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="chatproxy"`)
-	chatkit.WriteError(w, http.StatusUnauthorized, chatkit.CodeUnauthorized, message)
+// isChatKitTurn reads the request type of a ChatKit body (restoring the body) and reports
+// whether it streams a model turn.
+func isChatKitTurn(r *http.Request) bool {
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+	if err != nil {
+		return false // the ChatKit handler meets the same error and answers it
+	}
+	return chatkit.IsStreaming(chatkit.RequestType(body, chatkit.Limits{}))
 }
 
-// limitBody caps every request body; handlers see an error from Read past the limit.
-func (h *Handler) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > h.opt.MaxBodyBytes {
-			chatkit.WriteError(w, http.StatusRequestEntityTooLarge, chatkit.CodeTooLarge, "request body is too large")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
+// errReader replays a read error after the bytes that were read before it.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err == nil {
+		return 0, io.EOF
+	}
+	return 0, e.err
 }
 
 // corsMethods are what browsers may use cross-origin: the API is POST (ChatKit), GET
@@ -176,7 +180,7 @@ func (h *Handler) cors(next http.Handler) http.Handler {
 		}
 		if preflight {
 			if !allowed {
-				chatkit.WriteError(w, http.StatusForbidden, "origin_not_allowed", "this origin may not call the API; add it to CORS_ORIGINS")
+				httpedge.WriteError(w, http.StatusForbidden, "origin_not_allowed", "this origin may not call the API; add it to CORS_ORIGINS")
 				return
 			}
 			w.WriteHeader(http.StatusNoContent)
@@ -184,33 +188,6 @@ func (h *Handler) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// healthTimeout bounds the database check so a hung database makes /health fail, not hang.
-const healthTimeout = 2 * time.Second
-
-type healthBody struct {
-	Status      string `json:"status"`
-	Service     string `json:"service"`
-	Version     string `json:"version"`
-	Environment string `json:"environment"`
-	Database    string `json:"database"`
-}
-
-// health answers {"status":"healthy",…} when the database answers, else 503 "unhealthy".
-func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
-	defer cancel()
-	body := healthBody{Status: "healthy", Service: "chatproxy", Version: h.opt.Version, Environment: h.opt.Environment, Database: "ok"}
-	status := http.StatusOK
-	if err := h.opt.DB.Ping(ctx); err != nil {
-		h.opt.Logger.WarnContext(r.Context(), "health check: database unreachable", "error", err)
-		body.Status, body.Database, status = "unhealthy", "unreachable", http.StatusServiceUnavailable
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
 }
 
 // AllowedOrigins lists the origins CORS allows (for a start-up log line).

@@ -17,6 +17,7 @@ import (
 	ck "github.com/taskwire/taskwire/chatproxy/chatkit/chatkittest"
 	"github.com/taskwire/taskwire/chatproxy/proxyhttp"
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/httpedge"
 	"github.com/taskwire/taskwire/internal/pgtest"
 )
 
@@ -53,24 +54,28 @@ func TestUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := map[string]string{
-		"no header":    "",
-		"not bearer":   "Basic dTpw",
-		"empty bearer": "Bearer ",
-		"garbage":      "Bearer not.a.jwt",
-		"expired":      "Bearer " + expired,
-		"wrong secret": "Bearer " + otherKey,
+	// A request without a token is told to send one; one with a bad token, that the token
+	// is the problem (error="invalid_token"), so a client knows to sign in again.
+	const missing, invalid = `Bearer realm="chatproxy"`, `Bearer realm="chatproxy", error="invalid_token"`
+	cases := map[string]struct{ authz, challenge, code string }{
+		"no header":    {"", missing, "unauthorized"},
+		"not bearer":   {"Basic dTpw", invalid, "invalid_token"},
+		"empty bearer": {"Bearer ", invalid, "invalid_token"},
+		"garbage":      {"Bearer not.a.jwt", invalid, "invalid_token"},
+		"expired":      {"Bearer " + expired, invalid, "invalid_token"},
+		"wrong secret": {"Bearer " + otherKey, invalid, "invalid_token"},
 	}
-	for name, authz := range cases {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			authz := tc.authz
 			resp, raw := do(t, http.MethodPost, env.URL+"/chatkit", listBody, map[string]string{"Authorization": authz})
-			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
-				t.Fatalf("status %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != tc.challenge {
+				t.Fatalf("status %d, WWW-Authenticate %q, want 401 %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tc.challenge)
 			}
 			var e struct {
 				Error struct{ Code, Message string }
 			}
-			if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code != "unauthorized" {
+			if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code != tc.code {
 				t.Errorf("body %s", raw)
 			}
 			if strings.Contains(string(raw), strings.TrimPrefix(authz, "Bearer ")) && len(authz) > 10 {
@@ -153,7 +158,7 @@ type pinger func(context.Context) error
 
 func (p pinger) Ping(ctx context.Context) error { return p(ctx) }
 
-func newHandler(t *testing.T, db proxyhttp.Pinger) *proxyhttp.Handler {
+func newHandler(t *testing.T, db httpedge.Pinger) *proxyhttp.Handler {
 	t.Helper()
 	v, err := auth.NewVerifier(t.Context(), auth.Config{Secret: ck.Secret})
 	if err != nil {

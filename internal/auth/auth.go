@@ -7,16 +7,21 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/time/rate"
 )
 
 // Leeway absorbs clock skew between the token's issuer and us; kept small so an expired
@@ -41,6 +46,9 @@ type Config struct {
 	Issuer string
 	// Audience, when set, must be one of the token's aud values.
 	Audience string
+	// Audiences are further audiences accepted in place of Audience (a resource known by
+	// two names, e.g. MCP_AUDIENCE and its public URL); the token must name at least one.
+	Audiences []string
 	// HTTPClient fetches the JWKS; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Logger receives JWKS refresh failures; nil means slog.Default().
@@ -51,7 +59,17 @@ type Config struct {
 type Identity struct {
 	UserID    string
 	ExpiresAt time.Time
-	Scopes    []string
+	// Scopes are the token's scope claim, split at spaces.
+	Scopes []string
+	// ScopeLimited is true when the token carried a scope claim: then it grants only Scopes.
+	// Tokens without one (HS256 tokens minted with the shared secret, Better Auth session
+	// JWTs, the dev user) are first-party credentials and grant every scope.
+	ScopeLimited bool
+}
+
+// HasScope reports whether the identity may do what scope allows.
+func (id Identity) HasScope(scope string) bool {
+	return !id.ScopeLimited || slices.Contains(id.Scopes, scope)
 }
 
 // ErrInvalidToken is the cause behind every rejected token; callers answer it with 401 and
@@ -64,7 +82,26 @@ type Verifier struct {
 	parser  *jwt.Parser
 	jwks    keyfunc.Keyfunc
 	methods map[string]bool
+	// verified remembers tokens that passed, by the SHA-256 of the raw token, until they
+	// expire: a host sends the same token with every call, and a signature check costs far
+	// more than the rest of a small tool call. Failures are never cached.
+	verified *expirable.LRU[[sha256.Size]byte, Identity]
 }
+
+// Token cache bounds: entries beyond cacheSize evict the least recently used; cacheTTL caps
+// how long a token is trusted without a fresh check (e.g. after its key left the JWKS).
+const (
+	cacheSize = 10_000
+	cacheTTL  = 5 * time.Minute
+)
+
+// unknownKIDRefresh bounds JWKS refetches for tokens naming a key we do not have: a rotated
+// key is picked up at once, while forged key ids cannot turn us into a JWKS flooder.
+// unknownKIDWait is the longest a request waits for its turn to refetch.
+const (
+	unknownKIDRefresh = 10 * time.Second
+	unknownKIDWait    = time.Second
+)
 
 // NewVerifier builds a Verifier. With a JWKS URL, keys are fetched in the background until ctx
 // ends; an unreachable JWKS at start is logged, not fatal, so the services can start before
@@ -76,7 +113,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	v := &Verifier{cfg: cfg, methods: map[string]bool{}}
+	v := &Verifier{cfg: cfg, methods: map[string]bool{}, verified: expirable.NewLRU[[sha256.Size]byte, Identity](cacheSize, nil, cacheTTL)}
 	if len(cfg.Secret) > 0 {
 		v.methods["HS256"] = true
 	}
@@ -87,8 +124,10 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		}
 		logger := cfg.Logger
 		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
-			Client:      client,
-			HTTPTimeout: 10 * time.Second,
+			Client:            client,
+			HTTPTimeout:       10 * time.Second,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDRefresh), 1),
+			RateLimitWaitMax:  unknownKIDWait,
 			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 				return func(ctx context.Context, err error) {
 					logger.WarnContext(ctx, "JWKS refresh failed", "url", u, "error", err)
@@ -116,23 +155,58 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
-	if cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	if auds := cfg.audiences(); len(auds) > 0 {
+		opts = append(opts, jwt.WithAudience(auds...))
 	}
 	v.parser = jwt.NewParser(opts...)
 	return v, nil
 }
 
-// claims are the parts of a token we read; scope follows RFC 8693 (space-separated).
+// audiences are the non-empty accepted audiences.
+func (c Config) audiences() []string {
+	var out []string
+	for _, a := range append([]string{c.Audience}, c.Audiences...) {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// claims are the parts of a token we read; scope follows RFC 8693 (space-separated). A nil
+// Scope means the claim is absent, which is not the same as an empty one.
 type claims struct {
 	jwt.RegisteredClaims
-	Scope string `json:"scope,omitempty"`
+	Scope *string `json:"scope,omitempty"`
 }
 
 // Verify checks a raw token and returns whose it is. Every failure wraps ErrInvalidToken.
+// Tokens that passed are remembered until they expire (at most cacheTTL), so a host that
+// sends the same token with every call pays for one signature check.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	key := sha256.Sum256([]byte(raw))
+	if id, ok := v.verified.Get(key); ok {
+		if time.Now().Before(id.ExpiresAt) {
+			return id, nil
+		}
+		v.verified.Remove(key)
+	}
+	id, err := v.verify(ctx, raw)
+	if err != nil {
+		return Identity{}, err
+	}
+	v.verified.Add(key, id)
+	return id, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string) (Identity, error) {
 	var c claims
 	_, err := v.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		// We implement no JWS extension, so a token that says one must be understood
+		// cannot be (RFC 7515 §4.1.11).
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errors.New(`the token's "crit" header names extensions this server does not implement`)
+		}
 		alg := t.Method.Alg()
 		switch {
 		case alg == "HS256" && len(v.cfg.Secret) > 0:
@@ -148,25 +222,37 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if err := ValidateUserID(c.Subject); err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	id := Identity{UserID: c.Subject, Scopes: strings.Fields(c.Scope)}
-	if c.ExpiresAt != nil {
-		id.ExpiresAt = c.ExpiresAt.Time
+	id := Identity{UserID: c.Subject, ExpiresAt: c.ExpiresAt.Time} // exp is required by the parser
+	if c.Scope != nil {
+		id.Scopes, id.ScopeLimited = strings.Fields(*c.Scope), true
 	}
 	return id, nil
 }
 
-// ValidateUserID rejects subjects we will not store as an owner: empty, overlong, or holding
-// control characters. The stdio server and dev mode apply it to configured users too.
+// ValidateUserID rejects subjects we will not store as an owner: empty or blank, padded with
+// white space or invisible characters of any Unicode kind (so "alice" and "alice\u00a0" can
+// never be two accounts), overlong, not UTF-8, or holding control characters. The stdio server
+// and dev mode apply it to configured users too.
 func ValidateUserID(id string) error {
 	switch {
-	case id == "":
-		return errors.New("user id (sub) is empty")
+	case strings.TrimFunc(id, invisible) == "":
+		return errors.New("user id (sub) is empty or blank")
 	case len(id) > MaxUserIDLength:
 		return fmt.Errorf("user id (sub) is longer than %d bytes", MaxUserIDLength)
+	case !utf8.ValidString(id):
+		return errors.New("user id (sub) is not valid UTF-8")
 	case strings.ContainsFunc(id, unicode.IsControl):
 		return errors.New("user id (sub) contains control characters")
+	case strings.TrimFunc(id, invisible) != id:
+		return errors.New("user id (sub) starts or ends with white space")
 	}
 	return nil
+}
+
+// invisible is white space (NBSP and the ideographic space included) and the format
+// characters that render as nothing (zero-width space, byte-order mark).
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
 }
 
 // MintOptions describe a token to sign with the shared secret.
@@ -203,7 +289,9 @@ func Mint(secret []byte, o MintOptions) (string, error) {
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(o.TTL)),
 		},
-		Scope: o.Scope,
+	}
+	if o.Scope != "" {
+		c.Scope = &o.Scope
 	}
 	if o.Audience != "" {
 		c.Audience = jwt.ClaimStrings{o.Audience}
@@ -218,13 +306,30 @@ func Mint(secret []byte, o MintOptions) (string, error) {
 // BearerToken extracts the token from an Authorization header ("Bearer <token>", scheme
 // case-insensitive). Tokens are never read from the query string.
 func BearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
+	return ParseBearer(r.Header.Get("Authorization"))
+}
+
+// ParseBearer reads an Authorization header value: the scheme "Bearer" (any case), spaces,
+// and one token68 (RFC 6750 §2.1); anything else is no bearer token at all.
+func ParseBearer(h string) (string, bool) {
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
+	token = strings.Trim(token, " \t")
+	if token == "" || strings.ContainsFunc(token, notToken68) {
+		return "", false
+	}
+	return token, true
+}
+
+// notToken68 reports a character outside token68: ALPHA / DIGIT / "-._~+/" and trailing "=".
+func notToken68(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("-._~+/=", r)
 }
 
 type userKey struct{}

@@ -48,7 +48,7 @@ func NewHTTP(reg prometheus.Registerer, log *slog.Logger) *HTTP {
 // is the pattern the mux matched, read from the request after it has served). It assigns or
 // propagates X-Request-Id, puts the request id in the context for loggers, logs one line per
 // request — method, route, path (never the query string), status, duration, bytes; never a
-// header — and records the request metrics. /health and /metrics are logged at debug level so
+// header — and records the request metrics. /health, /ready and /metrics are logged at debug level so
 // probes and scrapes do not drown the log.
 func (h *HTTP) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +80,7 @@ func (h *HTTP) Middleware(next http.Handler) http.Handler {
 		switch {
 		case status >= 500:
 			level = slog.LevelError
-		case r.URL.Path == "/health" || r.URL.Path == "/metrics":
+		case r.URL.Path == "/health" || r.URL.Path == "/ready" || r.URL.Path == "/metrics":
 			level = slog.LevelDebug
 		}
 		h.log.LogAttrs(ctx, level, "http request",

@@ -106,13 +106,13 @@ func readApp(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceCont
 	}}, nil
 }
 
-// resourceNotFoundData names the URI in the error that resources/read of an unknown
+// ResourceNotFoundData names the URI in the error that resources/read of an unknown
 // resource gets ({"uri": …} as the error's data, as the MCP specification shows it), so a
 // client can tell which of several reads failed. mcp-go v1.2.1 picks the right code per
 // protocol era (-32002, or -32602 from 2026-07-28 on) but sends no data, and offers no
 // hook to add it, so the JSON answer is completed here. Every other request passes
 // straight through.
-func resourceNotFoundData(next http.Handler) http.Handler {
+func ResourceNotFoundData(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		uri := unknownResourceRead(r)
 		if uri == "" {

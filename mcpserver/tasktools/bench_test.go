@@ -13,7 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 // toolCalls are the bodies the benchmarks post: one legacy-era tools/call each (a stateless
@@ -32,7 +32,7 @@ func BenchmarkServeToolCall(b *testing.B) {
 		return fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":%q,"arguments":%s}}`, name, args)
 	}
 	serve := func(b *testing.B, header http.Header, body string) {
-		req := httptest.NewRequest(http.MethodPost, tasktools.MCPPath, strings.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, mcphttp.MCPPath, strings.NewReader(body))
 		req.Header = header.Clone()
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -72,7 +72,7 @@ func BenchmarkClientToolCall(b *testing.B) {
 			user = fmt.Sprintf("bench-client-%d", users.Add(1))
 		}
 		tok := tokenFor(b, user)
-		c, err := client.NewStreamableHttpClient(srv.URL+tasktools.MCPPath,
+		c, err := client.NewStreamableHttpClient(srv.URL+mcphttp.MCPPath,
 			transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tok}))
 		if err != nil {
 			b.Fatal(err)

@@ -3,66 +3,43 @@ package tasktools_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
+	"math"
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp/mcphttptest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-const (
-	testSecret   = "a-test-secret-that-is-long-enough-0123456789"
-	testAudience = "https://tasks.test/mcp"
-	testIssuer   = "https://auth.test"
-)
+const toolsListBody = `{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = mcphttptest.Quiet
 
-// newServer starts mcpserver's HTTP handler on a fresh database, with HS256 tokens for
-// testAudience from testIssuer; change may adjust the configuration first.
-func newServer(t testing.TB, change func(*tasktools.Config)) *httptest.Server {
-	t.Helper()
-	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: []byte(testSecret), Audience: testAudience, Issuer: testIssuer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := tasktools.Config{Pool: pgtest.Pool(t), Verifier: v, Logger: quiet, Version: "test", Environment: "test"}
-	if change != nil {
-		change(&cfg)
-	}
-	h, err := tasktools.NewHandler(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
+// newServer starts mcpserver's HTTP handler on a fresh database; change may adjust the
+// configuration first. Benchmarks drive one user far past the per-user rate limit.
+func newServer(t testing.TB, change func(*mcphttp.Config)) *httptest.Server {
+	return mcphttptest.NewServer(t, func(c *mcphttp.Config) {
+		c.RateLimit = math.Inf(1)
+		if change != nil {
+			change(c)
+		}
+	})
 }
 
-func tokenFor(t testing.TB, user string) string {
-	t.Helper()
-	tok, err := auth.Mint([]byte(testSecret), auth.MintOptions{UserID: user, Audience: testAudience, Issuer: testIssuer, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
+func tokenFor(t testing.TB, user string) string { return mcphttptest.Token(t, user) }
 
 // connect opens an MCP session as user over streamable HTTP with the mcp-go client.
 func connect(t *testing.T, srv *httptest.Server, user string, opts ...client.ClientOption) *client.Client {
 	t.Helper()
-	c, err := client.NewStreamableHttpClient(srv.URL+tasktools.MCPPath,
+	c, err := client.NewStreamableHttpClient(srv.URL+mcphttp.MCPPath,
 		transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tokenFor(t, user)}))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
 	"github.com/taskwire/taskwire/mcpserver/tasktools"
 )
@@ -379,7 +380,7 @@ func TestDatabaseDownIsRetryable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(down.Close)
-	c := connect(t, newServer(t, func(cfg *tasktools.Config) { cfg.Pool = down }), "alice")
+	c := connect(t, newServer(t, func(cfg *mcphttp.Config) { cfg.Pool = down }), "alice")
 	for tool, args := range map[string]map[string]any{"list_tasks": nil, "add_task": {"title": "x"}, "complete_task": {"task_id": 1}} {
 		res, err := c.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: tool, Arguments: args}})
 		if err == nil || !strings.Contains(err.Error(), "unavailable") || strings.Contains(err.Error(), "127.0.0.1") {

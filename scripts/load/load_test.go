@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -28,7 +29,7 @@ func newServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := tasktools.NewHandler(tasktools.Config{Pool: pgtest.Pool(t), Verifier: v,
+	h, err := mcphttp.NewHandler(mcphttp.Config{Pool: pgtest.Pool(t), Verifier: v, RateLimit: math.Inf(1), // load, not limits
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func newServer(t *testing.T) *httptest.Server {
 func TestLoadAgainstServer(t *testing.T) {
 	srv := newServer(t)
 
-	c, err := parseConfig([]string{"-url", srv.URL + tasktools.MCPPath, "-users", "5", "-concurrency", "4",
+	c, err := parseConfig([]string{"-url", srv.URL + mcphttp.MCPPath, "-users", "5", "-concurrency", "4",
 		"-duration", "1s", "-mix", "add=30,list=40,complete=15,update=15"},
 		func(name string) string {
 			if name == "BETTER_AUTH_SECRET" {

@@ -1,8 +1,11 @@
-package tasktools
+// Package mcphttp is mcpserver's HTTP surface: stateless streamable-HTTP MCP at /mcp behind
+// DNS-rebinding and Origin checks, OAuth 2.1 resource-server duties (bearer tokens, the RFC
+// 9728 protected-resource metadata, a scope per tool read from its annotations), per-user
+// rate limits, a 503 while the database is away, health and readiness. The tools themselves
+// live in package tasktools.
+package mcphttp
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -18,9 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/httpedge"
 	"github.com/taskwire/taskwire/internal/loopback"
 	"github.com/taskwire/taskwire/internal/obs"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
+	"github.com/taskwire/taskwire/mcpserver/tasktools"
 )
 
 // MaxBodyBytes bounds a request body: a tool call is a few kilobytes, and mcp-go reads bodies
@@ -31,6 +35,22 @@ const MaxBodyBytes = 1 << 20
 const (
 	MCPPath    = "/mcp"
 	HealthPath = "/health"
+)
+
+// The OAuth scopes of this resource: a tool whose annotations say readOnlyHint needs
+// ScopeRead, every other tool ScopeWrite. Tokens without a scope claim hold both.
+const (
+	ScopeRead  = "tasks:read"
+	ScopeWrite = "tasks:write"
+)
+
+// Scopes are listed in the protected-resource metadata and the 401 challenge.
+var Scopes = []string{ScopeRead, ScopeWrite}
+
+// Default per-user limits on tool calls (per replica).
+const (
+	DefaultRateLimit = 20 // tool calls per second
+	DefaultRateBurst = 40
 )
 
 // Config is what the HTTP server needs. Pool and one of Verifier or DevUser are required.
@@ -63,21 +83,32 @@ type Config struct {
 	// Version and Environment are reported by /health.
 	Version     string
 	Environment string
+	// Health serves /health and /ready; pass the one the server drains. Nil: a new one.
+	Health *httpedge.Health
+	// Gate, when set, answers tool calls with 503 while the database is away (the caller
+	// runs it and wires it to the pool).
+	Gate *httpedge.DBGate
+	// RateLimit (tool calls per second) and RateBurst bound each user's tool calls in this
+	// process; zero: DefaultRateLimit and DefaultRateBurst.
+	RateLimit float64
+	RateBurst int
 }
 
 // NewHandler returns the whole HTTP surface of mcpserver: stateless streamable HTTP MCP at
-// /mcp behind Origin/Host checks, bearer authentication and a body limit; GET /health; and
+// /mcp behind Origin/Host checks, a body limit, bearer authentication with a scope per tool,
+// the per-user tool-call rate limit and the database gate; GET /health and GET /ready; and
 // the OAuth protected-resource metadata (RFC 9728) at its root and path-specific well-known
-// URLs. It can be mounted on any server, e.g. httptest.NewServer in another package's tests.
+// URLs. It can be mounted on any server, e.g. httptest.NewServer in another package's tests;
+// serve it with httpedge.Server for the timeouts and the drain.
 func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Pool == nil {
-		return nil, errors.New("tasktools: Config.Pool is required")
+		return nil, errors.New("mcphttp: Config.Pool is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Verifier == nil && cfg.DevUser == "" {
-		return nil, errors.New("tasktools: Config.Verifier is required outside dev mode")
+		return nil, errors.New("mcphttp: Config.Verifier is required outside dev mode")
 	}
 	if cfg.DevUser != "" {
 		if err := auth.ValidateUserID(cfg.DevUser); err != nil {
@@ -109,7 +140,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		tools = obs.NewToolMetrics(cfg.Metrics)
 		cfg.Metrics.MustRegister(obs.NewPoolCollector(cfg.Pool))
 	}
-	mcpServer := NewMCPServer(taskstore.New(cfg.Pool), cfg.Logger, cfg.Version, tools)
+	mcpServer := tasktools.NewMCPServer(taskstore.New(cfg.Pool), cfg.Logger, cfg.Version, tools)
 	streamable := server.NewStreamableHTTPServer(mcpServer,
 		// Any replica answers any request: no session state lives in this process.
 		server.WithStateLess(true),
@@ -120,11 +151,37 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		server.WithDisableLocalhostProtection(true),
 		server.WithStreamableHTTPLogger(cfg.Logger),
 	)
-	h := &httpHandler{cfg: cfg, public: public, origins: origins}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	if cfg.Health == nil {
+		cfg.Health = &httpedge.Health{}
+	}
+	cfg.Health.Service, cfg.Health.Version, cfg.Health.Environment = "mcpserver", cfg.Version, cfg.Environment
+	cfg.Health.DB, cfg.Health.Logger = cfg.Pool, cfg.Logger
+	h := &httpHandler{cfg: cfg, public: public, origins: origins, tools: mcpServer,
+		limiter: httpedge.NewRateLimiter(cfg.RateLimit, cfg.RateBurst, 0)}
+	bearer := httpedge.Bearer{
+		Verifier:         cfg.Verifier,
+		ResourceMetadata: h.metadataURL,
+		Scopes:           Scopes,
+		NeededScope:      h.neededScope,
+		Logger:           cfg.Logger,
+	}
+	if cfg.Verifier == nil { // a nil *auth.Verifier in the interface would not be nil
+		bearer.Verifier = nil
+	}
+	if cfg.DevUser != "" {
+		bearer.Anonymous = h.devUser
+	}
 
 	mux := http.NewServeMux()
-	mux.Handle(MCPPath, h.guardHost(h.checkOrigin(h.authenticate(limitBody(refuseSubscriptions(resourceNotFoundData(streamable)))))))
-	mux.HandleFunc("GET "+HealthPath, h.health)
+	mux.Handle(MCPPath, h.guardHost(h.checkOrigin(httpedge.LimitBody(MaxBodyBytes,
+		peekCalls(bearer.Wrap(h.limitCalls(h.refuseWhileDBDown(refuseSubscriptions(tasktools.ResourceNotFoundData(streamable))))))))))
+	cfg.Health.Mount(mux)
 	prm := http.HandlerFunc(h.protectedResourceMetadata)
 	mux.Handle(server.WellKnownProtectedResourcePath, prm)
 	if p := h.metadataPath(); p != server.WellKnownProtectedResourcePath {
@@ -141,6 +198,8 @@ type httpHandler struct {
 	cfg     Config
 	public  *url.URL
 	origins map[string]bool
+	tools   *server.MCPServer
+	limiter *httpedge.RateLimiter
 }
 
 // resource is the canonical URL of the MCP endpoint for this request.
@@ -174,6 +233,7 @@ func (h *httpHandler) protectedResourceMetadata(w http.ResponseWriter, r *http.R
 	server.NewProtectedResourceMetadataHandler(server.ProtectedResourceMetadataConfig{
 		Resource:               h.resource(r),
 		AuthorizationServers:   h.cfg.AuthorizationServers,
+		ScopesSupported:        Scopes,
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           "taskwire tasks",
 	}).ServeHTTP(w, r)
@@ -184,7 +244,7 @@ func (h *httpHandler) protectedResourceMetadata(w http.ResponseWriter, r *http.R
 func (h *httpHandler) guardHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if overLoopback(r) && !loopback.Host(r.Host) && (h.public == nil || !strings.EqualFold(r.Host, h.public.Host)) {
-			writeJSONError(w, http.StatusForbidden, "forbidden_host", "this server does not answer to host "+r.Host)
+			httpedge.WriteError(w, http.StatusForbidden, "forbidden_host", "this server does not answer to host "+r.Host)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -196,7 +256,7 @@ func (h *httpHandler) guardHost(next http.Handler) http.Handler {
 func (h *httpHandler) checkOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && !h.originAllowed(origin, r.Host) {
-			writeJSONError(w, http.StatusForbidden, "forbidden_origin", "requests from origin "+origin+" are not allowed")
+			httpedge.WriteError(w, http.StatusForbidden, "forbidden_origin", "requests from origin "+origin+" are not allowed")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -217,62 +277,10 @@ func (h *httpHandler) originAllowed(origin, host string) bool {
 	return strings.EqualFold(u.Host, host)
 }
 
-// authenticate lets a request through only with a verified bearer token (or, in dev mode
-// over loopback, without any Authorization header), before any MCP processing: an
-// unauthenticated caller learns nothing, not even the tool list.
-func (h *httpHandler) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, hasToken := auth.BearerToken(r)
-		if !hasToken {
-			if h.cfg.DevUser != "" && r.Header.Get("Authorization") == "" && overLoopback(r) {
-				ctx := auth.WithUser(r.Context(), auth.Identity{UserID: h.cfg.DevUser})
-				obs.SetUser(ctx, h.cfg.DevUser)
-				next.ServeHTTP(w, r.WithContext(ctx))
-				return
-			}
-			h.unauthorized(w, r, r.Header.Get("Authorization") != "")
-			return
-		}
-		if h.cfg.Verifier == nil {
-			h.unauthorized(w, r, true)
-			return
-		}
-		id, err := h.cfg.Verifier.Verify(r.Context(), raw)
-		if err != nil {
-			// The reason helps operators, never the caller (it could tune a forgery).
-			h.cfg.Logger.InfoContext(r.Context(), "rejected bearer token", "error", err, "remote", r.RemoteAddr)
-			h.unauthorized(w, r, true)
-			return
-		}
-		obs.SetUser(r.Context(), id.UserID)
-		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), id)))
-	})
-}
-
-// unauthorized answers 401 with the challenge that points OAuth clients to the metadata.
-func (h *httpHandler) unauthorized(w http.ResponseWriter, r *http.Request, badToken bool) {
-	challenge := fmt.Sprintf("Bearer resource_metadata=%q", h.metadataURL(r))
-	code, desc := "unauthorized", "this server needs a bearer token: Authorization: Bearer <token>"
-	if badToken {
-		challenge += `, error="invalid_token"`
-		code, desc = "invalid_token", "the bearer token is malformed, expired, or not issued for this server"
-	}
-	w.Header().Set("WWW-Authenticate", challenge)
-	writeJSONError(w, http.StatusUnauthorized, code, desc)
-}
-
-// limitBody refuses bodies over MaxBodyBytes: declared ones at once with 413, streamed ones
-// when reading passes the limit.
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, "request_too_large",
-				fmt.Sprintf("request bodies are limited to %d bytes", MaxBodyBytes))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
+// devUser is who a request without any Authorization header acts as in dev mode — only
+// over a loopback connection.
+func (h *httpHandler) devUser(r *http.Request) (auth.Identity, bool) {
+	return auth.Identity{UserID: h.cfg.DevUser}, overLoopback(r)
 }
 
 // refuseSubscriptions answers subscriptions/listen (protocol 2026-07-28) with "method not
@@ -286,52 +294,9 @@ func refuseSubscriptions(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var msg struct {
-			ID json.RawMessage `json:"id"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&msg) // a bad body still gets the refusal, with a null id
-		if len(msg.ID) == 0 {
-			msg.ID = json.RawMessage("null")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": msg.ID, "error": map[string]any{
-			"code": mcp.METHOD_NOT_FOUND, "message": "subscriptions/listen is not offered: this server sends no notifications",
-		}})
+		writeRPCError(w, http.StatusNotFound, peeked(r).id, mcp.METHOD_NOT_FOUND,
+			"subscriptions/listen is not offered: this server sends no notifications", nil)
 	})
-}
-
-// health reports whether the service can reach its database, in the shape the earlier
-// Python backend used.
-func (h *httpHandler) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	body := map[string]string{
-		"status":      "healthy",
-		"service":     "mcpserver",
-		"version":     h.cfg.Version,
-		"environment": h.cfg.Environment,
-	}
-	status := http.StatusOK
-	if err := h.cfg.Pool.Ping(ctx); err != nil {
-		h.cfg.Logger.ErrorContext(ctx, "health check: database unreachable", "error", err)
-		body["status"], body["error"] = "unhealthy", "database unreachable"
-		status = http.StatusServiceUnavailable
-	}
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
-
-func writeJSONError(w http.ResponseWriter, status int, code, description string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
 }
 
 // normalizeOrigin reduces an origin to lower-case scheme://host[:port].

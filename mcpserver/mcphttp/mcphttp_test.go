@@ -1,4 +1,4 @@
-package tasktools_test
+package mcphttp_test
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 const (
@@ -99,13 +99,13 @@ func jwksServer(t *testing.T) (string, func(jwt.MapClaims) string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := mustMarshal(t, map[string]any{"keys": []map[string]string{{
+	doc, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
 		"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA", "use": "sig",
 		"x": base64.RawURLEncoding.EncodeToString(pub),
 	}}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, doc)
+		w.Write(doc)
 	}))
 	t.Cleanup(srv.Close)
 	sign := func(c jwt.MapClaims) string {
@@ -126,7 +126,7 @@ func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, nil)
 	jwksURL, sign := jwksServer(t)
-	jwksOnly := newServer(t, func(c *tasktools.Config) {
+	jwksOnly := newServer(t, func(c *mcphttp.Config) {
 		v, err := auth.NewVerifier(context.Background(), auth.Config{JWKSURL: jwksURL, Audience: testAudience})
 		if err != nil {
 			t.Fatal(err)
@@ -166,7 +166,7 @@ func TestAuthentication(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, body := range []string{initializeBody, toolsListBody} {
-				r := post(t, tc.srv.URL+tasktools.MCPPath, body, tc.headers)
+				r := post(t, tc.srv.URL+mcphttp.MCPPath, body, tc.headers)
 				if r.status != tc.want {
 					t.Fatalf("status %d, want %d: %s", r.status, tc.want, r.body)
 				}
@@ -177,8 +177,8 @@ func TestAuthentication(t *testing.T) {
 				if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, wantChallenge) {
 					t.Errorf("WWW-Authenticate = %q, want prefix %q", got, wantChallenge)
 				}
-				var e struct{ Error string }
-				if json.Unmarshal([]byte(r.body), &e) != nil || e.Error == "" || strings.Contains(r.body, "jsonrpc") {
+				var e struct{ Error struct{ Code string } }
+				if json.Unmarshal([]byte(r.body), &e) != nil || e.Error.Code == "" || strings.Contains(r.body, "jsonrpc") {
 					t.Errorf("401 body is not our JSON error (did MCP see the request?): %s", r.body)
 				}
 			}
@@ -191,7 +191,7 @@ func TestAuthentication(t *testing.T) {
 func TestProtectedResourceMetadata(t *testing.T) {
 	t.Parallel()
 	local := newServer(t, nil)
-	public := newServer(t, func(c *tasktools.Config) {
+	public := newServer(t, func(c *mcphttp.Config) {
 		c.ResourceURL = "https://tasks.example.com/mcp"
 		c.AuthorizationServers = []string{"https://auth.example.com/api/auth"}
 	})
@@ -217,17 +217,18 @@ func TestProtectedResourceMetadata(t *testing.T) {
 					Resource             string   `json:"resource"`
 					AuthorizationServers []string `json:"authorization_servers"`
 					BearerMethods        []string `json:"bearer_methods_supported"`
+					Scopes               []string `json:"scopes_supported"`
 				}
 				if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
 					t.Fatalf("metadata is not JSON: %v", err)
 				}
 				if doc.Resource != tc.resource || strings.Join(doc.AuthorizationServers, ",") != strings.Join(tc.authz, ",") ||
-					strings.Join(doc.BearerMethods, ",") != "header" {
+					strings.Join(doc.BearerMethods, ",") != "header" || strings.Join(doc.Scopes, " ") != "tasks:read tasks:write" {
 					t.Errorf("metadata at %s = %+v", path, doc)
 				}
 			}
 			r := post(t, tc.srv.URL+"/mcp", initializeBody, map[string]string{"Host": hostOf(tc.resource)})
-			want := `Bearer resource_metadata="` + tc.challenge + `"`
+			want := `Bearer resource_metadata="` + tc.challenge + `", scope="tasks:read tasks:write"`
 			if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") != want {
 				t.Errorf("challenge: %d %q, want 401 %q", r.status, r.header.Get("WWW-Authenticate"), want)
 			}
@@ -245,7 +246,7 @@ func hostOf(u string) string {
 // DNS-rebinding Host over loopback.
 func TestOriginAndHost(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(c *tasktools.Config) {
+	srv := newServer(t, func(c *mcphttp.Config) {
 		c.AllowedOrigins = []string{"https://app.example.com/"}
 		c.ResourceURL = "https://tasks.example.com/mcp"
 	})
@@ -287,7 +288,7 @@ func TestBodyLimit(t *testing.T) {
 	srv := newServer(t, nil)
 	tok := tokenFor(t, "alice")
 	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_task","arguments":{"title":"x","description":"` +
-		strings.Repeat("a", tasktools.MaxBodyBytes) + `"}}}`
+		strings.Repeat("a", mcphttp.MaxBodyBytes) + `"}}}`
 	r := post(t, srv.URL+"/mcp", big, bearer(tok))
 	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "request_too_large") {
 		t.Errorf("declared oversized body: %d %s", r.status, r.body)
@@ -302,7 +303,7 @@ func TestBodyLimit(t *testing.T) {
 		t.Errorf("chunked oversized body: %d %s", r.status, r.body)
 	}
 	// Just under the limit is served.
-	ok := `{"jsonrpc":"2.0","id":1,"method":"ping","pad":"` + strings.Repeat("a", tasktools.MaxBodyBytes-100) + `"}`
+	ok := `{"jsonrpc":"2.0","id":1,"method":"ping","pad":"` + strings.Repeat("a", mcphttp.MaxBodyBytes-100) + `"}`
 	if r := post(t, srv.URL+"/mcp", ok, bearer(tok)); r.status != http.StatusOK {
 		t.Errorf("body under the limit: %d %s", r.status, r.body)
 	}
@@ -339,29 +340,29 @@ func TestStreamsAreNotOffered(t *testing.T) {
 	}
 }
 
-// TestHealthAndInternalErrors: /health pings the database; when the database is gone, a
-// tool call fails with a generic message that reveals nothing about the cause.
-func TestHealthAndInternalErrors(t *testing.T) {
+// TestHealthAndReadiness: /health and /ready ping the database and answer 503 without it.
+func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
 	pool, err := pgxpool.New(context.Background(), pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newServer(t, func(c *tasktools.Config) { c.Pool = pool })
+	srv := newServer(t, func(c *mcphttp.Config) { c.Pool = pool })
 	r := get(t, srv.URL+"/health")
 	var h map[string]string
 	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &h) != nil ||
-		h["status"] != "healthy" || h["service"] != "mcpserver" || h["version"] != "test" || h["environment"] != "test" {
+		h["status"] != "healthy" || h["service"] != "mcpserver" || h["version"] != "test" || h["environment"] != "test" || h["database"] != "ok" {
 		t.Fatalf("health: %d %s", r.status, r.body)
 	}
-	c := connect(t, srv, "alice")
+	if r := get(t, srv.URL+"/ready"); r.status != http.StatusOK || strings.TrimSpace(r.body) != `{"status":"ready"}` {
+		t.Fatalf("ready: %d %s", r.status, r.body)
+	}
 	pool.Close()
 	if r := get(t, srv.URL+"/health"); r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"unhealthy"`) {
 		t.Errorf("health without a database: %d %s", r.status, r.body)
 	}
-	msg := toolError(t, call(t, c, "add_task", map[string]any{"title": "x"}))
-	if !strings.HasPrefix(msg, "internal error:") || strings.Contains(msg, "pool") || strings.Contains(msg, "alice") {
-		t.Errorf("internal error message leaks or is unclear: %q", msg)
+	if r := get(t, srv.URL+"/ready"); r.status != http.StatusServiceUnavailable {
+		t.Errorf("ready without a database: %d %s", r.status, r.body)
 	}
 }
 
@@ -369,7 +370,7 @@ func TestHealthAndInternalErrors(t *testing.T) {
 // request with a token still needs a valid one.
 func TestDevMode(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(c *tasktools.Config) { c.DevUser = "dev" })
+	srv := newServer(t, func(c *mcphttp.Config) { c.DevUser = "dev" })
 	r := post(t, srv.URL+"/mcp", toolsListBody, nil)
 	if r.status != http.StatusOK || !strings.Contains(r.body, "add_task") {
 		t.Fatalf("dev mode without token: %d %s", r.status, r.body)
@@ -378,17 +379,15 @@ func TestDevMode(t *testing.T) {
 		t.Errorf("dev mode with a bad token: %d, want 401", r.status)
 	}
 	// The dev user and a token user are different users.
-	addBody := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add_task","arguments":{"title":"dev task"}}}`
-	if r := post(t, srv.URL+"/mcp", addBody, nil); r.status != http.StatusOK || !strings.Contains(r.body, `\"task_id\":1`) {
+	if r := post(t, srv.URL+"/mcp", toolCall("add_task", map[string]any{"title": "dev task"}), nil); r.status != http.StatusOK || !strings.Contains(r.body, `\"task_id\":1`) {
 		t.Fatalf("dev add_task: %d %s", r.status, r.body)
 	}
-	c := connect(t, srv, "alice")
-	if l := list(t, c, nil); len(l.Tasks) != 0 {
-		t.Errorf("alice sees the dev user's tasks: %+v", l.Tasks)
+	if r := post(t, srv.URL+"/mcp", toolCall("list_tasks", map[string]any{}), bearer(tokenFor(t, "alice"))); r.status != http.StatusOK || strings.Contains(r.body, "dev task") {
+		t.Errorf("alice sees the dev user's tasks: %d %s", r.status, r.body)
 	}
 
 	// Without a verifier, dev mode refuses every token instead of ignoring it.
-	noVerifier := newServer(t, func(c *tasktools.Config) { c.DevUser = "dev"; c.Verifier = nil })
+	noVerifier := newServer(t, func(c *mcphttp.Config) { c.DevUser = "dev"; c.Verifier = nil })
 	if r := post(t, noVerifier.URL+"/mcp", toolsListBody, bearer(tokenFor(t, "alice"))); r.status != http.StatusUnauthorized {
 		t.Errorf("token without a verifier: %d, want 401", r.status)
 	}
@@ -399,15 +398,15 @@ func TestNewHandlerRefusesBadConfig(t *testing.T) {
 	pool := pgtest.Pool(t)
 	for _, tc := range []struct {
 		name string
-		cfg  tasktools.Config
+		cfg  mcphttp.Config
 	}{
-		{"no pool", tasktools.Config{DevUser: "dev"}},
-		{"no verifier outside dev mode", tasktools.Config{Pool: pool}},
-		{"bad dev user", tasktools.Config{Pool: pool, DevUser: "a\nb"}},
-		{"relative resource URL", tasktools.Config{Pool: pool, DevUser: "dev", ResourceURL: "/mcp"}},
-		{"bad origin", tasktools.Config{Pool: pool, DevUser: "dev", AllowedOrigins: []string{"example.com"}}},
+		{"no pool", mcphttp.Config{DevUser: "dev"}},
+		{"no verifier outside dev mode", mcphttp.Config{Pool: pool}},
+		{"bad dev user", mcphttp.Config{Pool: pool, DevUser: "a\nb"}},
+		{"relative resource URL", mcphttp.Config{Pool: pool, DevUser: "dev", ResourceURL: "/mcp"}},
+		{"bad origin", mcphttp.Config{Pool: pool, DevUser: "dev", AllowedOrigins: []string{"example.com"}}},
 	} {
-		if _, err := tasktools.NewHandler(tc.cfg); err == nil {
+		if _, err := mcphttp.NewHandler(tc.cfg); err == nil {
 			t.Errorf("%s: NewHandler accepted it", tc.name)
 		}
 	}

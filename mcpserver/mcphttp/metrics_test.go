@@ -1,4 +1,4 @@
-package tasktools_test
+package mcphttp_test
 
 import (
 	"io"
@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/taskwire/taskwire/internal/obs"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 // With a registry, tool calls are counted by tool and outcome, requests by route, and the
@@ -17,12 +17,12 @@ import (
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	reg := obs.NewRegistry()
-	srv := newServer(t, func(c *tasktools.Config) { c.Metrics = reg })
-	c := connect(t, srv, "alice")
-	call(t, c, "add_task", map[string]any{"title": "Buy milk"})
-	call(t, c, "add_task", map[string]any{"title": "Call mom"})
-	if res := call(t, c, "complete_task", map[string]any{"task_id": 99}); !res.IsError {
-		t.Fatal("completing a missing task succeeded")
+	srv := newServer(t, func(c *mcphttp.Config) { c.Metrics = reg })
+	tok := bearer(tokenFor(t, "alice"))
+	post(t, srv.URL+mcphttp.MCPPath, toolCall("add_task", map[string]any{"title": "Buy milk"}), tok)
+	post(t, srv.URL+mcphttp.MCPPath, toolCall("add_task", map[string]any{"title": "Call mom"}), tok)
+	if r := post(t, srv.URL+mcphttp.MCPPath, toolCall("complete_task", map[string]any{"task_id": 99}), tok); !strings.Contains(r.body, `"isError":true`) {
+		t.Fatalf("completing a missing task: %s", r.body)
 	}
 
 	resp, err := http.Get(srv.URL + "/metrics")

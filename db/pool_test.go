@@ -1,0 +1,69 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/taskwire/taskwire/db"
+	"github.com/taskwire/taskwire/internal/pgtest"
+)
+
+func TestIsUnavailable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"no rows", pgx.ErrNoRows, false},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
+		{"bad input", &pgconn.PgError{Code: "22P02"}, false},
+		{"client went away", fmt.Errorf("query: %w", context.Canceled), false},
+		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+		{"connection cut mid-statement", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{"closed connection", fmt.Errorf("exec: %w", pgconn.ErrConnClosed), true},
+		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
+		{"cannot connect now", &pgconn.PgError{Code: "57P03"}, true},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
+		{"connection exception class", &pgconn.PgError{Code: "08006"}, true},
+	}
+	for _, tt := range tests {
+		if got := db.IsUnavailable(tt.err); got != tt.want {
+			t.Errorf("%s: IsUnavailable(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
+
+// ReportUnavailable hears of a dead connection from the pool itself, and not of ordinary
+// statement errors.
+func TestReportUnavailable(t *testing.T) {
+	var reports atomic.Int32
+	pool, err := db.Open(t.Context(), pgtest.URL(t), db.ReportUnavailable(func(context.Context, error) { reports.Add(1) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(t.Context(), "SELECT 1/0"); err == nil || reports.Load() != 0 {
+		t.Fatalf("a statement error counted as an outage: %v, %d reports", err, reports.Load())
+	}
+	conn, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	_, _ = conn.Exec(t.Context(), "SELECT pg_terminate_backend(pg_backend_pid())")
+	if _, err := conn.Exec(t.Context(), "SELECT 1"); err == nil {
+		t.Fatal("a statement on a terminated connection succeeded")
+	}
+	if reports.Load() == 0 {
+		t.Fatal("the dead connection was not reported")
+	}
+}

@@ -1,0 +1,227 @@
+package mcphttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/httpedge"
+)
+
+// call is what the edge needs to know of a JSON-RPC message before mcp-go sees it.
+type call struct {
+	id     json.RawMessage // null when absent
+	method string
+	tool   string // params.name of a tools/call; "" when absent or not a string
+}
+
+// peekCall reads the method and tool name of one JSON-RPC message the way mcp-go will (the
+// same encoding/json rules: case-insensitive keys, the last duplicate wins). A body that is
+// not one JSON object — a batch, which mcp-go refuses, or garbage — gives ok false; it
+// needs no more than a valid token, and mcp-go answers it with an error.
+func peekCall(body []byte) (c call, ok bool) {
+	var msg struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return call{id: json.RawMessage("null")}, false
+	}
+	c = call{id: msg.ID, method: msg.Method}
+	if len(c.id) == 0 {
+		c.id = json.RawMessage("null")
+	}
+	if c.method == string(mcp.MethodToolsCall) {
+		var p struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(msg.Params, &p) // a missing or non-string name: unknown tool
+		c.tool = p.Name
+	}
+	return c, true
+}
+
+type callKey struct{}
+
+// peekCalls reads the (size-limited) body once, notes the call in the context and hands
+// the same bytes on. A body over the limit is answered 413 here.
+func peekCalls(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				httpedge.WriteError(w, http.StatusRequestEntityTooLarge, httpedge.CodeTooLarge,
+					fmt.Sprintf("request bodies are limited to %d bytes", MaxBodyBytes))
+				return
+			}
+			httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		c, _ := peekCall(body)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	})
+}
+
+// peeked returns the message peekCalls read (a null id and no method when there is none).
+func peeked(r *http.Request) call {
+	if c, ok := r.Context().Value(callKey{}).(call); ok {
+		return c
+	}
+	return call{id: json.RawMessage("null")}
+}
+
+// toolCall returns the tools/call the request carries, if it is one.
+func toolCall(r *http.Request) (call, bool) {
+	c := peeked(r)
+	return c, c.method == string(mcp.MethodToolsCall)
+}
+
+// neededScope derives the scope of a request from the called tool's annotations:
+// readOnlyHint → tasks:read, anything else → tasks:write. Other methods, and calls of tools
+// that do not exist (mcp-go answers those), need only a valid token.
+func (h *httpHandler) neededScope(r *http.Request) string {
+	c, ok := toolCall(r)
+	if !ok {
+		return ""
+	}
+	tool := h.tools.GetTool(c.tool)
+	switch {
+	case tool == nil:
+		return ""
+	case tool.Tool.Annotations.ReadOnlyHint != nil && *tool.Tool.Annotations.ReadOnlyHint:
+		return ScopeRead
+	}
+	return ScopeWrite
+}
+
+// limitCalls holds each user to the tool-call rate: over it, 429 with Retry-After and a
+// JSON-RPC error whose data says when to retry. Other methods are not counted.
+func (h *httpHandler) limitCalls(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, isCall := toolCall(r)
+		id, _ := auth.UserFrom(r.Context())
+		if isCall {
+			if ok, wait := h.limiter.Allow(id.UserID, 1); !ok {
+				writeRetryableRPC(w, http.StatusTooManyRequests, c.id, "rate limit exceeded", wait)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseWhileDBDown answers tool calls with 503, Retry-After and a JSON-RPC error while the
+// gate is closed: a signal clients retry on, where a tool error would read as bad arguments.
+// A call that fails because the database went away while it ran gets the same answer in
+// place of its tool error (its answer is held back until the call ends to allow that).
+func (h *httpHandler) refuseWhileDBDown(next http.Handler) http.Handler {
+	if h.cfg.Gate == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, isCall := toolCall(r)
+		switch {
+		case !isCall:
+			next.ServeHTTP(w, r)
+			return
+		case h.cfg.Gate.Down():
+			writeUnavailable(w, c.id)
+			return
+		}
+		ctx, dbFailed := httpedge.WatchUnavailable(r.Context())
+		held := &heldResponse{header: http.Header{}}
+		next.ServeHTTP(held, r.WithContext(ctx))
+		if dbFailed() && held.failed() {
+			writeUnavailable(w, c.id)
+			return
+		}
+		held.sendTo(w)
+	})
+}
+
+func writeUnavailable(w http.ResponseWriter, id json.RawMessage) {
+	writeRetryableRPC(w, http.StatusServiceUnavailable, id, "service unavailable: the database is unreachable, try again shortly", time.Second)
+}
+
+// heldResponse keeps a tool call's answer until the call has ended.
+type heldResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+
+func (h *heldResponse) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldResponse) Write(b []byte) (int, error) { return h.body.Write(b) }
+
+// Flush is a no-op: the answer goes out whole in sendTo.
+func (h *heldResponse) Flush() {}
+
+// failed reports whether the answer is a JSON-RPC error or a tool error (isError). A
+// successful call stays a success even if the database failed on the way (the write may
+// have been made), so a client never repeats a write that happened.
+func (h *heldResponse) failed() bool {
+	var msg struct {
+		Result *struct {
+			IsError bool `json:"isError"`
+		} `json:"result"`
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(h.body.Bytes(), &msg) != nil {
+		return h.status >= 400
+	}
+	return len(msg.Error) > 0 || (msg.Result != nil && msg.Result.IsError)
+}
+
+func (h *heldResponse) sendTo(w http.ResponseWriter) {
+	for k, v := range h.header {
+		w.Header()[k] = v
+	}
+	if h.status != 0 {
+		w.WriteHeader(h.status)
+	}
+	_, _ = w.Write(h.body.Bytes())
+}
+
+// rpcErrorCode is the JSON-RPC server error used for retryable refusals.
+const rpcErrorCode = -32000
+
+// writeRetryableRPC answers a JSON-RPC request the client should repeat after wait: the
+// HTTP status and Retry-After for HTTP-aware clients, the JSON-RPC error (data.retry_after
+// in seconds) for the MCP layer.
+func writeRetryableRPC(w http.ResponseWriter, status int, id json.RawMessage, message string, wait time.Duration) {
+	secs := httpedge.RetryAfterSeconds(wait)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeRPCError(w, status, id, rpcErrorCode, message, map[string]int{"retry_after": secs})
+}
+
+// writeRPCError answers with HTTP status and a JSON-RPC error object (data omitted when nil).
+func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, message string, data any) {
+	e := map[string]any{"code": code, "message": message}
+	if data != nil {
+		e["data"] = data
+	}
+	httpedge.WriteJSON(w, status, map[string]any{"jsonrpc": "2.0", "id": id, "error": e})
+}

@@ -72,8 +72,17 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	// The user's bearer token rides on every request; a redirect must never carry it to
+	// another host (mcp-go follows redirects with the header attached: GO-2026-6911).
+	hc := *cfg.HTTPClient
+	hc.CheckRedirect = refuseRedirects
+	cfg.HTTPClient = &hc
 	return &Client{cfg: cfg}, nil
 }
+
+// refuseRedirects answers a redirect with the redirect response itself, which the MCP
+// transport then reports as a failed request.
+func refuseRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Close releases the connection.
 func (c *Client) Close() error {

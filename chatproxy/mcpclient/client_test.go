@@ -241,6 +241,28 @@ func TestServerDown(t *testing.T) {
 	}
 }
 
+// TestRedirectKeepsTheToken: a redirect from the MCP URL is not followed, so the user's
+// token never reaches the host it points at.
+func TestRedirectKeepsTheToken(t *testing.T) {
+	var leaked atomic.Bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Store(true)
+		}
+		http.NotFound(w, r)
+	}))
+	defer elsewhere.Close()
+	redirector := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/mcp", http.StatusTemporaryRedirect))
+	defer redirector.Close()
+	c := newClient(t, redirector.URL+"/mcp", 0)
+	if _, err := c.CallTool(t.Context(), mcpclient.User{ID: "frank"}, "whoami", nil); err == nil {
+		t.Error("a call answered by a redirect succeeded")
+	}
+	if leaked.Load() {
+		t.Error("the bearer token followed the redirect to another server")
+	}
+}
+
 func TestUnauthorized(t *testing.T) {
 	toy := startToy(t)
 	// A proxy configured with the wrong secret mints tokens mcpserver refuses.

@@ -11,17 +11,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/pgtest"
 )
 
 func TestIsUnavailable(t *testing.T) {
-	tests := []struct {
+	type test struct {
 		name string
 		err  error
 		want bool
-	}{
+	}
+	tests := []test{
 		{"nil", nil, false},
 		{"no rows", pgx.ErrNoRows, false},
 		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
@@ -35,6 +37,19 @@ func TestIsUnavailable(t *testing.T) {
 		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
 		{"connection exception class", &pgconn.PgError{Code: "08006"}, true},
 	}
+	// The same question asked of real failures: a pool with nothing listening, and a closed
+	// pool (our own mistake, not an outage).
+	down, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=2&sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	closed := pgtest.Pool(t)
+	closed.Close()
+	tests = append(tests,
+		test{"nothing listening", down.Ping(context.Background()), true},
+		test{"closed pool", closed.Ping(context.Background()), false},
+	)
 	for _, tt := range tests {
 		if got := db.IsUnavailable(tt.err); got != tt.want {
 			t.Errorf("%s: IsUnavailable(%v) = %v, want %v", tt.name, tt.err, got, tt.want)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/pgtest"
@@ -357,42 +356,6 @@ func TestTrashRestoreAndPurge(t *testing.T) {
 	// Purged numbers stay taken.
 	if next := mustAdd(t, s, "alice", NewTask{Title: "new"}); next.TaskID != 3 {
 		t.Errorf("next number after the purge = %d, want 3", next.TaskID)
-	}
-}
-
-// TestIsUnavailable tells "the database cannot be reached" from errors about the request.
-func TestIsUnavailable(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	down, err := pgxpool.New(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2&sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(down.Close)
-	_, errDown := New(down).Add(ctx, "alice", NewTask{Title: "x"})
-	closed := pgtest.Pool(t)
-	closed.Close()
-	_, errClosed := New(closed).List(ctx, "alice", ListOptions{})
-	deadline, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
-	defer cancel()
-	_, errDeadline := New(down).List(deadline, "alice", ListOptions{})
-	for _, tc := range []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"nothing listening", errDown, true},
-		{"deadline while connecting", errDeadline, true},
-		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
-		{"connection failure", fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "08006"}), true},
-		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
-		{"not found", notFound(1), false},
-		{"closed pool", errClosed, false},
-		{"other", errors.New("boom"), false},
-	} {
-		if got := IsUnavailable(tc.err); got != tc.want {
-			t.Errorf("%s: IsUnavailable(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/taskwire/taskwire/db"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/obs"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
@@ -259,7 +260,9 @@ func (s spec) call(ctx context.Context, st *taskstore.Store, user string, req mc
 			return mcp.NewToolResultError(public.Msg), obs.OutcomeToolError, nil
 		}
 		logger.ErrorContext(ctx, "tool failed", "tool", s.name, "user", user, "error", err)
-		if taskstore.IsUnavailable(err) {
+		// A deadline here is the database not answering in time (an acquire that waits
+		// for a connection that never comes), as retryable as a refused connection.
+		if db.IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, obs.OutcomeError, errUnavailable
 		}
 		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError, nil

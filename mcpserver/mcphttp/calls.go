@@ -22,6 +22,7 @@ type call struct {
 	id     json.RawMessage // null when absent
 	method string
 	tool   string // params.name of a tools/call; "" when absent or not a string
+	uri    string // params.uri of a resources/read; "" when absent or not a string
 }
 
 // peekCall reads the method and tool name of one JSON-RPC message the way mcp-go will (the
@@ -41,12 +42,19 @@ func peekCall(body []byte) (c call, ok bool) {
 	if len(c.id) == 0 {
 		c.id = json.RawMessage("null")
 	}
-	if c.method == string(mcp.MethodToolsCall) {
+	switch c.method {
+	case string(mcp.MethodToolsCall):
 		var p struct {
 			Name string `json:"name"`
 		}
 		_ = json.Unmarshal(msg.Params, &p) // a missing or non-string name: unknown tool
 		c.tool = p.Name
+	case string(mcp.MethodResourcesRead):
+		var p struct {
+			URI string `json:"uri"`
+		}
+		_ = json.Unmarshal(msg.Params, &p) // mcp-go answers a missing URI itself
+		c.uri = p.URI
 	}
 	return c, true
 }

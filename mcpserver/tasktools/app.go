@@ -1,15 +1,10 @@
 package tasktools
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	_ "embed" // the app's HTML lives in the binary
 	"encoding/hex"
-	"encoding/json"
-	"io"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -105,113 +100,3 @@ func readApp(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceCont
 		Meta:     appResourceMeta(),
 	}}, nil
 }
-
-// ResourceNotFoundData names the URI in the error that resources/read of an unknown
-// resource gets ({"uri": …} as the error's data, as the MCP specification shows it), so a
-// client can tell which of several reads failed. mcp-go v1.2.1 picks the right code per
-// protocol era (-32002, or -32602 from 2026-07-28 on) but sends no data, and offers no
-// hook to add it, so the JSON answer is completed here. Every other request passes
-// straight through.
-func ResourceNotFoundData(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		uri := unknownResourceRead(r)
-		if uri == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		buf := &bufferedResponse{header: w.Header()}
-		next.ServeHTTP(buf, r)
-		body := buf.body.Bytes()
-		if strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
-			body = withErrorURI(body, uri)
-			w.Header().Del("Content-Length")
-		}
-		if buf.status != 0 {
-			w.WriteHeader(buf.status)
-		}
-		_, _ = w.Write(body)
-	})
-}
-
-// unknownResourceRead returns the URI of a resources/read request for a resource this
-// server does not have, or "". It reads the (already size-limited) body and puts it back
-// for the MCP handler, read error included.
-func unknownResourceRead(r *http.Request) string {
-	if r.Method != http.MethodPost {
-		return ""
-	}
-	if m := r.Header.Get(mcp.HeaderMethod); m != "" && m != string(mcp.MethodResourcesRead) {
-		return ""
-	}
-	body, err := io.ReadAll(r.Body)
-	r.Body = &replayBody{Reader: bytes.NewReader(body), err: err}
-	var msg struct {
-		Method string `json:"method"`
-		Params struct {
-			URI string `json:"uri"`
-		} `json:"params"`
-	}
-	if err != nil || json.Unmarshal(body, &msg) != nil || msg.Method != string(mcp.MethodResourcesRead) || msg.Params.URI == AppURI {
-		return ""
-	}
-	return msg.Params.URI
-}
-
-// withErrorURI adds {"uri": uri} as the data of a resource-not-found JSON-RPC error that
-// has none; any other message comes back unchanged.
-func withErrorURI(body []byte, uri string) []byte {
-	var msg map[string]json.RawMessage
-	var rpcErr map[string]json.RawMessage
-	if json.Unmarshal(body, &msg) != nil || json.Unmarshal(msg["error"], &rpcErr) != nil {
-		return body
-	}
-	var code int
-	if _, hasData := rpcErr["data"]; hasData || json.Unmarshal(rpcErr["code"], &code) != nil ||
-		(code != mcp.RESOURCE_NOT_FOUND && code != mcp.INVALID_PARAMS) {
-		return body
-	}
-	rpcErr["data"], _ = json.Marshal(map[string]string{"uri": uri})
-	msg["error"], _ = json.Marshal(rpcErr)
-	out, err := json.Marshal(msg)
-	if err != nil {
-		return body
-	}
-	return append(out, '\n')
-}
-
-// replayBody hands out a body that was read ahead, then the error that reading ended with.
-type replayBody struct {
-	io.Reader
-	err error
-}
-
-func (b *replayBody) Read(p []byte) (int, error) {
-	n, err := b.Reader.Read(p)
-	if err == io.EOF && b.err != nil {
-		err = b.err
-	}
-	return n, err
-}
-
-func (b *replayBody) Close() error { return nil }
-
-// bufferedResponse holds a response's status and body until they may be rewritten; the
-// headers go to the real writer directly.
-type bufferedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header { return b.header }
-
-func (b *bufferedResponse) WriteHeader(status int) {
-	if b.status == 0 {
-		b.status = status
-	}
-}
-
-func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
-
-// Flush lets mcp-go treat the buffer as a streaming writer; the body goes out at the end.
-func (b *bufferedResponse) Flush() {}

@@ -123,7 +123,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	h := &httpHandler{cfg: cfg, public: public, origins: origins}
 
 	mux := http.NewServeMux()
-	mux.Handle(MCPPath, h.guardHost(h.checkOrigin(h.authenticate(limitBody(refuseSubscriptions(streamable))))))
+	mux.Handle(MCPPath, h.guardHost(h.checkOrigin(h.authenticate(limitBody(refuseSubscriptions(fastToolCalls(mcpServer, streamable)))))))
 	mux.HandleFunc("GET "+HealthPath, h.health)
 	prm := http.HandlerFunc(h.protectedResourceMetadata)
 	mux.Handle(server.WellKnownProtectedResourcePath, prm)

@@ -84,6 +84,7 @@ type config struct {
 	mcpserver   string
 	profile     string
 	logLevel    string
+	dbParams    string
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -104,6 +105,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.mcpserver, "mcpserver", "", "mcpserver binary to measure (default: go build ./mcpserver)")
 	fs.StringVar(&c.profile, "profile", "", "directory for pprof profiles of the server (CPU at the highest concurrency, heap, allocs); builds mcpserver with a pprof listener")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "mcpserver's LOG_LEVEL (info adds an audit line per call)")
+	fs.StringVar(&c.dbParams, "db-params", "", "extra query parameters for mcpserver's DATABASE_URL, to try pool settings, e.g. pool_max_conns=8")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -229,7 +231,7 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
-		"DATABASE_URL=" + dbURL,
+		"DATABASE_URL=" + dbURL + "&" + c.dbParams,
 		"BETTER_AUTH_SECRET=" + secret,
 		"BETTER_AUTH_ISSUER=" + issuer,
 		"MCP_AUDIENCE=http://" + srvAddr + "/mcp",

@@ -44,6 +44,10 @@ func fastToolCalls(s *server.MCPServer, next http.Handler) http.Handler {
 			return
 		}
 		resp := s.HandleMessage(r.Context(), body)
+		if resp == nil { // a message with a result as well as a method: mcp-go accepts and ignores it
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 		buf := bufPool.Get().(*bytes.Buffer)
 		defer bufPool.Put(buf)
 		buf.Reset()

@@ -95,6 +95,7 @@ func TestFastToolCallsMatchMCPGo(t *testing.T) {
 		{"tool error", header, call("11", "complete_task", `{"task_id":999}`), true},
 		{"bad arguments", header, call("12", "add_task", `{"title":5}`), true},
 		{"unknown tool", header, call("13", "no_such_tool", `{}`), true},
+		{"a call with a result", header, `{"jsonrpc":"2.0","id":5,"method":"tools/call","result":{}}`, true},
 		{"tools/list", header, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, false},
 		{"notification", header, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, false},
 		{"batch", header, "[" + call("1", "list_tasks", `{}`) + "]", false},

@@ -6,7 +6,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -183,11 +185,35 @@ func plainResult(res *mcp.CallToolResult) bool {
 }
 
 // writeString writes s as a JSON string exactly as encoding/json does by default (HTML
-// characters escaped, invalid UTF-8 replaced).
+// characters escaped, invalid UTF-8 replaced). A tool's text block is JSON from json.Marshal,
+// in which only quotes and backslashes need escaping; that common case is copied in one
+// pass, everything else goes through encoding/json.
 func writeString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	_ = enc.Encode(s) // a string always encodes
-	buf.Truncate(buf.Len() - 1)
+	if !onlyQuotesToEscape(s) {
+		_ = json.NewEncoder(buf).Encode(s) // a string always encodes
+		buf.Truncate(buf.Len() - 1)        // Encode's newline
+		return
+	}
+	buf.Grow(len(s) + len(s)/4 + 2) // JSON text: about one quote in eight bytes
+	b := append(buf.AvailableBuffer(), '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	buf.Write(append(b, '"'))
+}
+
+// onlyQuotesToEscape reports whether encoding/json would escape nothing in s but quotes and
+// backslashes: no control characters, no <, > or &, valid UTF-8 without U+2028 or U+2029.
+func onlyQuotesToEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return utf8.ValidString(s) && !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029")
 }
 
 // compactHTML writes raw JSON as encoding/json writes a json.Marshaler's output: compacted,

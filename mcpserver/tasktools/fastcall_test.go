@@ -226,3 +226,21 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// FuzzWriteString holds the hand-written string encoder to encoding/json's output.
+func FuzzWriteString(f *testing.F) {
+	for _, s := range []string{
+		"", `{"tasks":[{"title":"a \"b\" \\ c","d":"café 東京"}]}`, "<b>&</b>", "tab\there", "line\u2028sep",
+		"para\u2029sep", "bad \xff utf-8", "\x00\x1f\x7f", `\u003c already escaped`, "emoji 😀",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		var got bytes.Buffer
+		writeString(&got, s)
+		if got.String() != string(want) {
+			t.Errorf("writeString(%q) = %s, encoding/json: %s", s, got.String(), want)
+		}
+	})
+}

@@ -266,7 +266,20 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 	}
 	defer srv.stop()
 
-	pg := pgbench{bin: pgbenchBin, host: "127.0.0.1", port: pgPort, user: "postgres", dbname: "bench", dir: work}
+	postmaster, err := postmasterPID(filepath.Join(pgDir, "data"))
+	if err != nil {
+		return err
+	}
+	pg := pgbench{bin: pgbenchBin, host: "127.0.0.1", port: pgPort, user: "postgres", dbname: "bench", dir: work, postmaster: postmaster}
+	// serverCPU is what the server side has used so far: the cluster, mcpserver, this client.
+	serverCPU := func() (cpuUse, error) {
+		pgc, err := postgresCPU(postmaster)
+		if err != nil {
+			return cpuUse{}, err
+		}
+		_, srvc, err := procStat(srv.cmd.Process.Pid, false)
+		return cpuUse{postgres: pgc, driver: srvc, client: selfCPU()}, err
+	}
 	type side struct {
 		script string
 		reqs   requests
@@ -319,18 +332,27 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 						profiled <- fetchProfile(ctx, pprofAddr, "/debug/pprof/profile?seconds="+strconv.Itoa(secs), file)
 					}()
 				}
+				cpu0, err := serverCPU()
+				if err != nil {
+					return err
+				}
 				sp, err := drive(ctx, srvAddr, sides[w.tool].reqs, conc, c.duration)
 				if err != nil {
 					return fmt.Errorf("%s c=%d (mcpserver): %w; server log: %s", w.tool, conc, err, readTail(filepath.Join(work, "mcpserver.log")))
 				}
+				cpu1, err := serverCPU()
+				if err != nil {
+					return err
+				}
+				sp.cpu = cpu1.sub(cpu0)
 				if profiled != nil {
 					if err := <-profiled; err != nil {
 						return err
 					}
 				}
 				r.server = append(r.server, sp)
-				logf("%-10s c=%-3d rep %d: pgbench %8.0f tps (p50 %s, p99 %s) | mcpserver %8.0f calls/s (p50 %s, p99 %s)",
-					w.tool, conc, rep+1, cp.rate, ms(cp.p50), ms(cp.p99), sp.rate, ms(sp.p50), ms(sp.p99))
+				logf("%-10s c=%-3d rep %d: pgbench %8.0f tps (p50 %s, p99 %s, CPU %s/tx) | mcpserver %8.0f calls/s (p50 %s, p99 %s, CPU %s/call)",
+					w.tool, conc, rep+1, cp.rate, ms(cp.p50), ms(cp.p99), us(cp.perCall().total()), sp.rate, ms(sp.p50), ms(sp.p99), us(sp.perCall().total()))
 			}
 			rows = append(rows, r)
 		}
@@ -351,6 +373,8 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), cpuModel(), pgVersion(ctx, dbURL), runtime.Version(),
 		c.duration, c.reps, load0, loadavg())
 	writeTable(stdout, rows)
+	fmt.Fprintln(stdout)
+	writeCPUTable(stdout, rows)
 	fmt.Fprintf(stdout, "\nmcpserver RSS: peak %.1f MB (VmHWM, after concurrency %d), now %.1f MB\n",
 		float64(peak)/1024, top, float64(current)/1024)
 	return nil

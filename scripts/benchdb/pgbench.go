@@ -40,6 +40,7 @@ func pgbenchScript(q query, stmt string, users int, values map[string]string) (s
 // every transaction's latency.
 type pgbench struct {
 	bin, host, port, user, dbname, dir string
+	postmaster                         int // for the cluster's CPU time
 }
 
 var tpsLine = regexp.MustCompile(`(?m)^tps = ([0-9.]+) \(without initial connection time\)`)
@@ -64,8 +65,17 @@ func (p pgbench) run(ctx context.Context, script string, c int, d time.Duration)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	pg0, err := postgresCPU(p.postmaster)
+	if err != nil {
+		return point{}, err
+	}
 	if err := cmd.Run(); err != nil {
 		return point{}, fmt.Errorf("pgbench: %w: %s", err, tail(out.String(), 2000))
+	}
+	time.Sleep(100 * time.Millisecond) // pgbench's backends exit and are reaped
+	pg1, err := postgresCPU(p.postmaster)
+	if err != nil {
+		return point{}, err
 	}
 	m := tpsLine.FindStringSubmatch(out.String())
 	if m == nil {
@@ -81,6 +91,7 @@ func (p pgbench) run(ctx context.Context, script string, c int, d time.Duration)
 	}
 	pt := newPoint(lat, 0)
 	pt.rate = tps
+	pt.cpu = cpuUse{postgres: pg1 - pg0, driver: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	return pt, nil
 }
 

@@ -13,6 +13,16 @@ type point struct {
 	rate     float64
 	p50, p99 time.Duration
 	n        int
+	cpu      cpuUse // CPU time spent during the point, by part
+}
+
+// perCall is the point's CPU time per transaction or call.
+func (p point) perCall() cpuUse {
+	if p.n == 0 {
+		return cpuUse{}
+	}
+	n := time.Duration(p.n)
+	return cpuUse{p.cpu.postgres / n, p.cpu.driver / n, p.cpu.client / n}
 }
 
 // newPoint summarises latencies taken over elapsed (zero: the caller sets the rate).
@@ -83,6 +93,35 @@ func writeTable(w io.Writer, rows []row) {
 			thousands(c.rate), ms(c.p50), ms(c.p99), thousands(s.rate), ms(s.p50), ms(s.p99), share)
 	}
 }
+
+// writeCPUTable prints the CPU time per transaction and per call: unlike the rates, it
+// hardly depends on what else the machine runs.
+func writeCPUTable(w io.Writer, rows []row) {
+	fmt.Fprintln(w, "| workload | concurrency | CPU per pgbench transaction: PostgreSQL + pgbench | CPU per tool call: PostgreSQL + mcpserver + load client | share of the ceiling by CPU |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	for _, r := range rows {
+		c, s := medianCPU(r.ceiling), medianCPU(r.server)
+		share := 0.0
+		if s.total() > 0 {
+			share = float64(c.total()) / float64(s.total())
+		}
+		fmt.Fprintf(w, "| %s | %d | %s + %s = %s | %s + %s + %s = %s | **%.2f** |\n", r.workload, r.concurrency,
+			us(c.postgres), us(c.driver), us(c.total()), us(s.postgres), us(s.driver), us(s.client), us(s.total()), share)
+	}
+}
+
+func medianCPU(ps []point) cpuUse {
+	part := func(f func(cpuUse) time.Duration) time.Duration {
+		return time.Duration(median(ps, func(p point) float64 { return float64(f(p.perCall())) }))
+	}
+	return cpuUse{
+		postgres: part(func(c cpuUse) time.Duration { return c.postgres }),
+		driver:   part(func(c cpuUse) time.Duration { return c.driver }),
+		client:   part(func(c cpuUse) time.Duration { return c.client }),
+	}
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
 // thousands formats a rate as a whole number with thin separators: 12,048.
 func thousands(f float64) string {

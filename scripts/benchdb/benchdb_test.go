@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,23 @@ func TestParseConfigRefusesBadFlags(t *testing.T) {
 	c, err := parseConfig(nil, io.Discard)
 	if err != nil || c.duration != 10*time.Second || c.reps != 2 || len(c.concurrency) != 3 || len(c.tools) != 2 {
 		t.Errorf("defaults: %+v, %v", c, err)
+	}
+}
+
+func TestProcStat(t *testing.T) {
+	for i := 0; i < 2e7; i++ { // burn a little CPU, so the reading is not all zero
+		_ = i * i
+	}
+	ppid, cpu, err := procStat(os.Getpid(), false)
+	if err != nil || ppid != os.Getppid() || cpu < 0 {
+		t.Fatalf("procStat(self) = ppid %d, cpu %s, %v; want ppid %d", ppid, cpu, err, os.Getppid())
+	}
+	// The parent's tree includes this process (a live child), so it has used at least as much.
+	tree, err := postgresCPU(os.Getppid())
+	if err != nil || tree < cpu {
+		t.Fatalf("CPU of the parent's tree %s (%v), want at least this process's %s", tree, err, cpu)
+	}
+	if _, _, err := procStat(-1, false); err == nil {
+		t.Error("procStat of a missing process: no error")
 	}
 }

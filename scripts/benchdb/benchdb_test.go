@@ -96,7 +96,7 @@ func TestParseConfigRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-duration", "0s"}, {"-duration", "1h"}, {"-reps", "0"}, {"-concurrency", "1,x"},
 		{"-concurrency", "1000"}, {"-tools", "drop_table"}, {"-users", "0"}, {"extra"},
-		{"-profile", "/tmp/p", "-mcpserver", "/bin/true"},
+		{"-profile", "/tmp/p", "-mcpserver", "/bin/true"}, {"-server-env", "GOGC"},
 	} {
 		if _, err := parseConfig(args, io.Discard); err == nil {
 			t.Errorf("%q: accepted", args)

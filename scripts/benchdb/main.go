@@ -85,6 +85,7 @@ type config struct {
 	profile     string
 	logLevel    string
 	dbParams    string
+	serverEnv   []string
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -105,6 +106,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.mcpserver, "mcpserver", "", "mcpserver binary to measure (default: go build ./mcpserver)")
 	fs.StringVar(&c.profile, "profile", "", "directory for pprof profiles of the server (CPU at the highest concurrency, heap, allocs); builds mcpserver with a pprof listener")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "mcpserver's LOG_LEVEL (info adds an audit line per call)")
+	serverEnv := fs.String("server-env", "", "extra environment for mcpserver, comma-separated KEY=VALUE pairs, to try runtime settings, e.g. GOGC=200")
 	fs.StringVar(&c.dbParams, "db-params", "", "extra query parameters for mcpserver's DATABASE_URL, to try pool settings, e.g. pool_max_conns=8")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -118,6 +120,14 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 			return c, fmt.Errorf("-concurrency: %q is not a whole number from 1 to 256", s)
 		}
 		c.concurrency = append(c.concurrency, n)
+	}
+	if *serverEnv != "" {
+		for kv := range strings.SplitSeq(*serverEnv, ",") {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				return c, fmt.Errorf("-server-env: %q is not KEY=VALUE", kv)
+			}
+			c.serverEnv = append(c.serverEnv, kv)
+		}
 	}
 	for t := range strings.SplitSeq(*tools, ",") {
 		if !slices.ContainsFunc(workloads, func(w workload) bool { return w.tool == t }) {
@@ -240,6 +250,7 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 		"LOG_LEVEL=" + c.logLevel,
 		"ENVIRONMENT=benchmark",
 	}
+	env = append(env, c.serverEnv...)
 	pprofAddr := ""
 	if c.profile != "" {
 		if pprofAddr, err = freeAddr(); err != nil {

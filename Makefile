@@ -1,7 +1,7 @@
 # taskwire — the two front-door commands are `make run` and `make test`.
 SQLC := go tool -modfile=tools/go.mod sqlc
 
-.PHONY: run test generate lint build bench load
+.PHONY: run test generate lint build bench bench-db load
 
 ## run: (a built binary, not go run, so Ctrl-C ends with status 0) start PostgreSQL (private, under .data/ unless DATABASE_URL is set), mcpserver and chatproxy
 run:
@@ -24,9 +24,13 @@ lint:
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/ ./mcpserver ./chatproxy
 
-## bench: Go benchmarks (numbers for the README)
+## bench: Go benchmarks (numbers for the README), including list_tasks among 10 million rows of other users (TASKWIRE_BENCH_SCALE=1; builds that table, a few minutes)
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	TASKWIRE_BENCH_SCALE=1 go test -run '^$$' -bench . -benchmem -timeout 30m ./...
+
+## bench-db: mcpserver side by side with PostgreSQL running the tools' exact SQL under pgbench (throwaway cluster, loopback, ~5 min); ARGS="-duration 5s -reps 1"
+bench-db:
+	go run ./scripts/benchdb $(ARGS)
 
 ## load: drive a running mcpserver (e.g. under `make run`) with tool calls, loopback only; ARGS="-concurrency 16 -duration 20s"
 load:

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -80,5 +82,33 @@ func TestReportUnavailable(t *testing.T) {
 	}
 	if reports.Load() == 0 {
 		t.Fatal("the dead connection was not reported")
+	}
+}
+
+// TestOpenPoolSize: without pool_max_conns the pool allows 4 connections per CPU (at least
+// 8); with it, the URL decides.
+func TestOpenPoolSize(t *testing.T) {
+	url := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct {
+		name, url string
+		want      int32
+	}{
+		{"default", url, int32(max(8, 4*runtime.NumCPU()))},
+		{"from the URL", url + sep + "pool_max_conns=3", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, err := db.Open(context.Background(), tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			if got := pool.Config().MaxConns; got != tc.want {
+				t.Errorf("MaxConns = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

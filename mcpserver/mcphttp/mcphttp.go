@@ -180,7 +180,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle(MCPPath, h.guardHost(h.checkOrigin(httpedge.LimitBody(MaxBodyBytes,
-		peekCalls(bearer.Wrap(h.limitCalls(h.refuseWhileDBDown(refuseSubscriptions(h.resourceNotFoundData(streamable))))))))))
+		peekCalls(bearer.Wrap(h.limitCalls(h.refuseWhileDBDown(refuseSubscriptions(h.resourceNotFoundData(fastToolCalls(mcpServer, streamable)))))))))))
 	cfg.Health.Mount(mux)
 	prm := http.HandlerFunc(h.protectedResourceMetadata)
 	mux.Handle(server.WellKnownProtectedResourcePath, prm)

@@ -276,7 +276,7 @@ func (s spec) call(ctx context.Context, st *taskstore.Store, user string, req mc
 	// block for those that only show text (the spec asks for both).
 	return &mcp.CallToolResult{
 		Content:           []mcp.Content{mcp.NewTextContent(string(b))},
-		StructuredContent: json.RawMessage(b),
+		StructuredContent: EncodedJSON(b),
 	}, obs.OutcomeOK, nil
 }
 

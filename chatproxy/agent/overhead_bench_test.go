@@ -1,0 +1,167 @@
+package agent_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/taskwire/taskwire/chatproxy/agent"
+	"github.com/taskwire/taskwire/chatproxy/chatkit/chatkittest"
+	"github.com/taskwire/taskwire/chatproxy/llm"
+	"github.com/taskwire/taskwire/chatproxy/llm/llmtest"
+	"github.com/taskwire/taskwire/chatproxy/mcpclient"
+	"github.com/taskwire/taskwire/internal/auth"
+	"github.com/taskwire/taskwire/internal/pgtest"
+	"github.com/taskwire/taskwire/mcpserver/tasktools"
+)
+
+// overheadAnswer is the model's reply in BenchmarkTurnOverhead: a short answer in a few
+// chunks, as a model streams it.
+const overheadAnswer = "You have no tasks yet. Tell me what you need to do and I will add it to your list."
+
+// turnsPerThread bounds the history a measured turn loads, as in a real conversation.
+const turnsPerThread = 16
+
+// BenchmarkTurnOverhead measures what chatproxy adds to a turn with an instant
+// OpenAI-compatible model (llmtest): "model-direct" streams the answer from the model with
+// the same llm client; "chatproxy" posts a ChatKit user message over HTTP and reads the SSE
+// stream, through authentication, the thread store in PostgreSQL, the history, the agent and
+// the event encoding. first-token-ns is the time to the first text (the first text delta
+// event through chatproxy), turn-ns the time to the end of the answer (the end of the
+// stream). chatproxy's overhead is the difference between the two runs.
+func BenchmarkTurnOverhead(b *testing.B) {
+	model := llmtest.New(llmtest.OpenAI)
+	model.SetResponder(func(llmtest.Request) llmtest.Response { return llmtest.Text(overheadAnswer) })
+	client, err := llm.New(llm.Config{BaseURL: model.Start(b), Model: "fake-model"}, llm.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: chatkittest.Secret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tasks, err := tasktools.NewHandler(tasktools.Config{Pool: pgtest.Pool(b), Verifier: v, Logger: quiet, Version: "bench", Environment: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	taskSrv := httptest.NewServer(tasks)
+	b.Cleanup(taskSrv.Close)
+	tokens, err := mcpclient.NewTokens(mcpclient.TokenConfig{Secret: chatkittest.Secret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mc, err := mcpclient.New(mcpclient.Config{URL: taskSrv.URL + tasktools.MCPPath, Tokens: tokens.Source(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = mc.Close() })
+	env := chatkittest.NewEnv(b, agent.New(agent.Config{LLM: client, MCP: mc, Logger: quiet}), chatkittest.EnvOptions{})
+
+	const user = "bench-overhead"
+	tools, err := mc.Tools(context.Background(), mcpclient.User{ID: user})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defs, err := mcpclient.OpenAITools(tools)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The direct call sends what a first turn sends: a system prompt, the message, the tools.
+	direct := llm.Request{Tools: defs, Messages: []llm.Message{
+		{Role: llm.RoleSystem, Content: "You manage the user's tasks with the tools you have."},
+		{Role: llm.RoleUser, Content: "Show me all my tasks"},
+	}}
+
+	b.Run("model-direct", func(b *testing.B) {
+		var first, whole time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			var firstAt time.Duration
+			turn, err := client.Stream(context.Background(), direct, func(string) error {
+				if firstAt == 0 {
+					firstAt = time.Since(t0)
+				}
+				return nil
+			})
+			if err != nil || turn.Text != overheadAnswer {
+				b.Fatalf("stream: %v (%q)", err, turn.Text)
+			}
+			first, whole = first+firstAt, whole+time.Since(t0)
+		}
+		b.ReportMetric(float64(first.Nanoseconds())/float64(b.N), "first-token-ns")
+		b.ReportMetric(float64(whole.Nanoseconds())/float64(b.N), "turn-ns")
+	})
+
+	b.Run("chatproxy", func(b *testing.B) {
+		token := chatkittest.Token(b, user)
+		var first, whole time.Duration
+		thread, turns := "", 0
+		for b.Loop() {
+			if turns%turnsPerThread == 0 {
+				thread, _ = env.CreateThread(b, user, "Show me all my tasks")
+			}
+			turns++
+			body, _ := json.Marshal(chatkittest.Req("threads.add_user_message",
+				map[string]any{"thread_id": thread, "input": chatkittest.Input("Show me all my tasks")}))
+			t0 := time.Now()
+			firstAt, err := turnOverHTTP(env, token, body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			first, whole = first+firstAt, whole+time.Since(t0)
+		}
+		b.ReportMetric(float64(first.Nanoseconds())/float64(b.N), "first-token-ns")
+		b.ReportMetric(float64(whole.Nanoseconds())/float64(b.N), "turn-ns")
+	})
+}
+
+// turnOverHTTP posts a ChatKit request and reads its stream to the end, returning when the
+// first assistant text delta arrived.
+func turnOverHTTP(env *chatkittest.Env, token string, body []byte) (time.Duration, error) {
+	t0 := time.Now()
+	req, err := http.NewRequest(http.MethodPost, env.URL+"/chatkit", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("POST /chatkit: HTTP %d", resp.StatusCode)
+	}
+	var first time.Duration
+	var text bytes.Buffer
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte(`"assistant_message.content_part.text_delta"`)) {
+			continue
+		}
+		if first == 0 {
+			first = time.Since(t0)
+		}
+		ev, err := chatkittest.ParseEvent(bytes.TrimPrefix(line, []byte("data: ")))
+		if err != nil {
+			return 0, err
+		}
+		text.WriteString(ev["update"].(map[string]any)["delta"].(string))
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	if text.String() != overheadAnswer {
+		return 0, fmt.Errorf("the stream's text is %q, want %q", text.String(), overheadAnswer)
+	}
+	return first, nil
+}

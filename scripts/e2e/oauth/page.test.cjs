@@ -93,7 +93,8 @@ async function main() {
     step('wait for the built-in chat (the ChatKit CDN is blocked)');
     await page.waitForSelector('body[data-chat-mode="fallback"]', { timeout: 15000 });
     step('send "add a task to buy milk"');
-    const chatRequest = page.waitForRequest((r) => r.url().endsWith('/api/chat') && r.method() === 'POST');
+    // The built-in chat speaks the ChatKit protocol on /chatkit, like ChatKit.js would.
+    const chatRequest = page.waitForRequest((r) => r.url().endsWith('/chatkit') && r.method() === 'POST');
     const input = page.getByLabel('Your message');
     await input.fill('add a task to buy milk');
     await input.press('Enter');

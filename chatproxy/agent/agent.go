@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/sashabaranov/go-openai"
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
 	"github.com/taskwire/taskwire/chatproxy/llm"
 	"github.com/taskwire/taskwire/chatproxy/mcpclient"
@@ -51,6 +54,29 @@ type Config struct {
 type Agent struct {
 	cfg Config
 	log *slog.Logger
+	// defs is the last tool list converted for the model. mcpclient hands out the same
+	// cached slice until it refreshes it, so the conversion (a JSON round trip per tool
+	// schema, about a tenth of a turn's CPU) runs once per refresh instead of once per turn.
+	defs atomic.Pointer[toolDefs]
+}
+
+type toolDefs struct {
+	tools []mcp.Tool
+	defs  []openai.Tool
+}
+
+// functionTools converts tools for the model, reusing the last conversion while the list is
+// the same slice.
+func (a *Agent) functionTools(tools []mcp.Tool) ([]openai.Tool, error) {
+	if d := a.defs.Load(); d != nil && len(d.tools) == len(tools) && len(tools) > 0 && &d.tools[0] == &tools[0] {
+		return d.defs, nil
+	}
+	defs, err := mcpclient.OpenAITools(tools)
+	if err != nil {
+		return nil, err
+	}
+	a.defs.Store(&toolDefs{tools: tools, defs: defs})
+	return defs, nil
 }
 
 // New returns an Agent; zero Config fields get their defaults.
@@ -98,7 +124,7 @@ func (a *Agent) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.Stre
 	if err != nil {
 		return a.mcpError(ctx, err)
 	}
-	defs, err := mcpclient.OpenAITools(tools)
+	defs, err := a.functionTools(tools)
 	if err != nil {
 		return fmt.Errorf("convert mcpserver tools: %w", err)
 	}

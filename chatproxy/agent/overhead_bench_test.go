@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -18,7 +19,7 @@ import (
 	"github.com/taskwire/taskwire/chatproxy/mcpclient"
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/pgtest"
-	"github.com/taskwire/taskwire/mcpserver/tasktools"
+	"github.com/taskwire/taskwire/mcpserver/mcphttp"
 )
 
 // overheadAnswer is the model's reply in BenchmarkTurnOverhead: a short answer in a few
@@ -46,7 +47,7 @@ func BenchmarkTurnOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tasks, err := tasktools.NewHandler(tasktools.Config{Pool: pgtest.Pool(b), Verifier: v, Logger: quiet, Version: "bench", Environment: "bench"})
+	tasks, err := mcphttp.NewHandler(mcphttp.Config{Pool: pgtest.Pool(b), Verifier: v, Logger: quiet, Version: "bench", Environment: "bench", RateLimit: math.Inf(1)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func BenchmarkTurnOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mc, err := mcpclient.New(mcpclient.Config{URL: taskSrv.URL + tasktools.MCPPath, Tokens: tokens.Source(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	mc, err := mcpclient.New(mcpclient.Config{URL: taskSrv.URL + mcphttp.MCPPath, Tokens: tokens.Source(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -267,6 +267,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"wrong field type", `{"type":"threads.create","params":{"input":{"content":"hi","attachments":[],"inference_options":{}}}}`, 400, "invalid_request"},
 		{"attachments", `{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"x"}],"attachments":["atc_1"],"inference_options":{}}}}`, 400, "not_supported"},
 		{"NUL text", `{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"a\u0000b"}],"attachments":[],"inference_options":{}}}}`, 400, "invalid_request"},
+		{"invalid UTF-8 text", "{\"type\":\"threads.create\",\"params\":{\"input\":{\"content\":[{\"type\":\"input_text\",\"text\":\"a\xffb\"}],\"attachments\":[],\"inference_options\":{}}}}", 400, "invalid_json"},
 		{"huge number", `{"type":"threads.list","params":{"limit":1e999}}`, 400, "invalid_request"},
 		{"bad order", `{"type":"items.list","params":{"thread_id":"thr_x","order":"sideways"}}`, 400, "invalid_request"},
 		{"no thread id", `{"type":"threads.get_by_id","params":{}}`, 400, "invalid_request"},

@@ -338,6 +338,11 @@ func canonicalJSON(body []byte, maxBytes int64) ([]byte, error) {
 	if int64(len(body)) > maxBytes {
 		return nil, tooLarge(maxBytes)
 	}
+	// encoding/json would quietly store U+FFFD in place of each bad byte: refuse instead,
+	// so what is stored is what the client sent.
+	if !utf8.Valid(body) {
+		return nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "request body is not valid UTF-8"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -78,6 +79,12 @@ func peekCalls(next http.Handler) http.Handler {
 				return
 			}
 			httpedge.WriteError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+			return
+		}
+		if !utf8.Valid(body) {
+			// encoding/json would hand the tools U+FFFD in place of each bad byte and they
+			// would store it: refuse the message as unparsable instead.
+			writeRPCError(w, http.StatusBadRequest, json.RawMessage("null"), mcp.PARSE_ERROR, "parse error: the request body is not valid UTF-8", nil)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

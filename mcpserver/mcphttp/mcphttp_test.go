@@ -309,6 +309,22 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
+// TestInvalidUTF8: a body that is not UTF-8 is refused as unparsable before any tool runs,
+// where encoding/json would have stored U+FFFD in place of the bad bytes.
+func TestInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, nil)
+	tok := tokenFor(t, "alice")
+	r := post(t, srv.URL+"/mcp", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"add_task\",\"arguments\":{\"title\":\"a\xffb\"}}}", bearer(tok))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, `"code":-32700`) || !strings.Contains(r.body, "UTF-8") {
+		t.Errorf("invalid UTF-8: %d %s, want 400 with a JSON-RPC parse error", r.status, r.body)
+	}
+	list := post(t, srv.URL+"/mcp", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_tasks","arguments":{}}}`, bearer(tok))
+	if !strings.Contains(list.body, `\"tasks\":[]`) {
+		t.Errorf("a task was stored from the refused call: %s", list.body)
+	}
+}
+
 // TestStreamsAreNotOffered: nothing here is ever pushed, so neither the legacy GET stream
 // nor a 2026-07-28 subscriptions/listen stream is offered.
 func TestStreamsAreNotOffered(t *testing.T) {

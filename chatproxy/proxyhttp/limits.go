@@ -40,15 +40,32 @@ func newTurnLimits(l Limits) *turnLimits {
 // seconds to minutes, so a short wait and a retry is the honest answer.
 const streamRetry = 5 * time.Second
 
-// wrap limits the requests of next for which isTurn says they run a turn (nil: all of
-// them). Over a limit the answer is 429 with Retry-After; nothing is stored.
-func (t *turnLimits) wrap(isTurn func(*http.Request) bool, next http.Handler) http.Handler {
+// turnKind says what a request costs: nothing, an open stream, or an open stream that
+// runs a model turn.
+type turnKind int
+
+const (
+	notATurn   turnKind = iota
+	streamOnly          // answered by a stream without the model (a widget action)
+	modelTurn           // answered by a stream that runs the model
+)
+
+// wrap limits the requests of next by what classify says they are (nil: all of them are
+// model turns). Every stream counts against the user's open streams; only model turns
+// count against the turn rate, so ticking boxes in a widget — tool calls that mcpserver
+// rate-limits itself — never uses up the user's chat turns. Over a limit the answer is 429
+// with Retry-After; nothing is stored.
+func (t *turnLimits) wrap(classify func(*http.Request) turnKind, next http.Handler) http.Handler {
 	if t.rate == nil && t.streams == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.UserFrom(r.Context())
-		if isTurn != nil && !isTurn(r) {
+		kind := modelTurn
+		if classify != nil {
+			kind = classify(r)
+		}
+		if kind == notATurn {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -61,7 +78,7 @@ func (t *turnLimits) wrap(isTurn func(*http.Request) bool, next http.Handler) ht
 			}
 			defer release()
 		}
-		if t.rate != nil {
+		if t.rate != nil && kind == modelTurn {
 			if ok, wait := t.rate.Allow(id.UserID, 1); !ok {
 				httpedge.WriteRetryable(w, http.StatusTooManyRequests, httpedge.CodeRateLimited,
 					"too many chat turns; wait a moment before sending the next message", wait)

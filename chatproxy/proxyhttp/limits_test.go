@@ -16,6 +16,8 @@ import (
 	"github.com/taskwire/taskwire/internal/httpedge"
 )
 
+const actionBody = `{"type":"threads.custom_action","params":{"thread_id":"thr_1","item_id":"wdg_1","action":{"type":"task.complete","payload":{"task_id":1}}}}`
+
 const createBody = `{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":{}}}}`
 
 // limitedServer serves chatproxy's edge with limits over handlers that answer at once,
@@ -47,7 +49,8 @@ func limitedServer(t *testing.T, l proxyhttp.Limits, gate *httpedge.DBGate) (url
 }
 
 // Turns (ChatKit streaming requests and /api/chat) are rate-limited per user with 429 and
-// Retry-After; ChatKit requests that run no turn are not counted; other users are unaffected.
+// Retry-After; ChatKit requests that run no model turn (lists, widget actions) are not
+// counted; other users are unaffected.
 func TestTurnRateLimit(t *testing.T) {
 	t.Parallel()
 	url, _, _ := limitedServer(t, proxyhttp.Limits{TurnsPerMinute: 6, TurnBurst: 2}, nil)
@@ -66,6 +69,7 @@ func TestTurnRateLimit(t *testing.T) {
 		{"a turn hidden behind a case-folded duplicate key still counts", "/chatkit",
 			strings.Replace(createBody, `{"type":"threads.create",`, `{"type":"threads.create","Type":"threads.list",`, 1), alice, 429},
 		{"still not a turn", "/chatkit", listBody, alice, 200},
+		{"a widget action runs no model: not a turn", "/chatkit", actionBody, alice, 200},
 		{"another user", "/chatkit", createBody, bob, 200},
 	}
 	for _, s := range steps {
@@ -93,6 +97,9 @@ func TestStreamCap(t *testing.T) {
 	resp, raw := do(t, http.MethodPost, url+"/api/chat", `{"message":"hi"}`, alice)
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(raw), "too_many_streams") {
 		t.Fatalf("third open turn: %d %s", resp.StatusCode, raw)
+	}
+	if resp, _ := do(t, http.MethodPost, url+"/chatkit", actionBody, alice); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a widget action holds a stream too: %d, want 429 at the cap", resp.StatusCode)
 	}
 	if resp, _ := do(t, http.MethodPost, url+"/chatkit", createBody, map[string]string{"Authorization": "Bearer " + ck.Token(t, "bob")}); resp.StatusCode != 200 {
 		t.Fatalf("another user: %d", resp.StatusCode)

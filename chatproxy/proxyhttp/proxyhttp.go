@@ -90,7 +90,7 @@ func New(o Options) (*Handler, error) {
 			h.origins[origin] = true
 		}
 	}
-	h.mux.Handle("POST /chatkit", h.bearer.Wrap(h.gate(h.turns.wrap(isChatKitTurn, o.ChatKit))))
+	h.mux.Handle("POST /chatkit", h.bearer.Wrap(h.gate(h.turns.wrap(chatKitTurn, o.ChatKit))))
 	o.Health.Mount(h.mux)
 	h.handler = h.cors(httpedge.LimitBody(o.MaxBodyBytes, h.mux))
 	return h, nil
@@ -126,15 +126,24 @@ func (h *Handler) gate(next http.Handler) http.Handler {
 	return h.opt.Gate.Wrap(next)
 }
 
-// isChatKitTurn reads the request type of a ChatKit body (restoring the body) and reports
-// whether it streams a model turn.
-func isChatKitTurn(r *http.Request) bool {
+// customActionType is the ChatKit request a widget control sends.
+var customActionType = (*chatkit.CustomActionRequest)(nil).RequestType()
+
+// chatKitTurn reads the request type of a ChatKit body (restoring the body) and says what it
+// costs: a widget action streams without the model; other streaming requests run a turn.
+func chatKitTurn(r *http.Request) turnKind {
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 	if err != nil {
-		return false // the ChatKit handler meets the same error and answers it
+		return notATurn // the ChatKit handler meets the same error and answers it
 	}
-	return chatkit.IsStreaming(chatkit.RequestType(body, chatkit.Limits{}))
+	switch typ := chatkit.RequestType(body, chatkit.Limits{}); {
+	case typ == customActionType:
+		return streamOnly
+	case chatkit.IsStreaming(typ):
+		return modelTurn
+	}
+	return notATurn
 }
 
 // errReader replays a read error after the bytes that were read before it.
@@ -148,8 +157,9 @@ func (e errReader) Read([]byte) (int, error) {
 }
 
 // corsMethods are what browsers may use cross-origin: the API is POST (ChatKit), GET
-// (health, pages) and PUT (upload URLs, should attachments come).
-const corsMethods = "GET, POST, PUT, OPTIONS"
+// (health, pages), PATCH and DELETE (the task panel's routes) and PUT (upload URLs, should
+// attachments come).
+const corsMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 
 // cors answers preflights for allowed origins and marks their responses readable. Requests
 // from other origins get no CORS headers (the browser then blocks them); requests without

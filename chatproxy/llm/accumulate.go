@@ -196,7 +196,7 @@ func (a *Accumulator) Add(raw []byte) (text string, output bool, err error) {
 	return text, output, nil
 }
 
-// addFragment applies the rules of reference/go-libraries.md §1.3: ID, type and name are
+// addFragment applies the rules in docs/llm.md ("Provider quirks handled"): ID, type and name are
 // set-once and only arguments are appended. The slot a fragment belongs to is the one its
 // index points at, else the one with its id, else the most recent; a fragment that carries an
 // id or a name opens a new slot instead when it cannot belong to that one (isAnotherCall).

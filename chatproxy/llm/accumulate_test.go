@@ -87,7 +87,7 @@ func TestAccumulatorProviderShapes(t *testing.T) {
 }
 
 // TestAccumulatorQuirks feeds hand-written chunks for each quirk listed in
-// reference/go-libraries.md §1.3 and §1.6.
+// docs/llm.md under "Provider quirks handled".
 func TestAccumulatorQuirks(t *testing.T) {
 	tests := []struct {
 		name      string

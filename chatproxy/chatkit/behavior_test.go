@@ -98,7 +98,7 @@ func TestPaginationProperties(t *testing.T) {
 	base := chatkit.Now().Add(-time.Hour)
 	for round := range 12 {
 		thread := &chatkit.Thread{ID: chatkit.NewID(chatkit.PrefixThread), CreatedAt: base.Add(time.Duration(round) * time.Minute), Status: chatkit.ThreadStatus{Type: "active"}}
-		if err := env.Store.CreateThread(ctx, alice, thread); err != nil {
+		if err := env.Store.CreateThread(ctx, alice, thread, nil); err != nil {
 			t.Fatal(err)
 		}
 		n := rng.IntN(60)
@@ -132,7 +132,7 @@ func TestPaginationProperties(t *testing.T) {
 	}
 	// Threads: the 12 above, with one more sharing a creation time.
 	tie := &chatkit.Thread{ID: chatkit.NewID(chatkit.PrefixThread), CreatedAt: base, Status: chatkit.ThreadStatus{Type: "active"}}
-	if err := env.Store.CreateThread(ctx, alice, tie); err != nil {
+	if err := env.Store.CreateThread(ctx, alice, tie, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, limit := range []int{1, 2, 5, 13, 20} {

@@ -10,29 +10,23 @@ import (
 	ck "github.com/taskwire/taskwire/chatproxy/chatkit/chatkittest"
 )
 
-// failUserMessages is a store that cannot save user messages, as when the database goes
-// away between creating a thread and storing its first message.
-type failUserMessages struct{ chatkit.Store }
+// failFirstMessages is a store that loses the database while a new thread and its first
+// message are being stored (chatstore does both in one transaction, so neither stays).
+type failFirstMessages struct{ chatkit.Store }
 
-func (f failUserMessages) SaveItem(ctx context.Context, user, thread string, item chatkit.Item) error {
-	if _, ok := item.(*chatkit.UserMessageItem); ok {
-		return errors.New("connection refused")
-	}
-	return f.Store.SaveItem(ctx, user, thread, item)
+func (f failFirstMessages) CreateThread(context.Context, string, *chatkit.Thread, chatkit.Item) error {
+	return errors.New("connection refused")
 }
 
-// A new thread whose first message cannot be stored is removed again: no empty thread is
-// left for the user to find.
+// A new thread whose first message cannot be stored is not created at all: the request fails
+// before any event, and no empty thread is left for the user to find.
 func TestFailedFirstMessageLeavesNoThread(t *testing.T) {
 	t.Parallel()
-	env := ck.NewEnv(t, &ck.Scripted{}, ck.EnvOptions{WrapStore: func(s chatkit.Store) chatkit.Store { return failUserMessages{s} }})
+	env := ck.NewEnv(t, &ck.Scripted{}, ck.EnvOptions{WrapStore: func(s chatkit.Store) chatkit.Store { return failFirstMessages{s} }})
 	var col chatkit.Collector
 	err := env.Server.Stream(t.Context(), chatkit.Caller{UserID: "u"}, &chatkit.CreateThreadRequest{Input: chatkit.TextInput("hello")}, &col)
-	if err != nil {
-		t.Fatalf("Stream: %v", err)
-	}
-	if e := col.Err(); e == nil || !e.AllowRetry {
-		t.Fatalf("the turn ended with %+v, want a retryable error event", e)
+	if err == nil || len(col.Events) != 0 {
+		t.Fatalf("Stream: %v with %d events, want an error before any event", err, len(col.Events))
 	}
 	page, err := env.Store.LoadThreads(t.Context(), "u", chatkit.PageQuery{Limit: 10, Order: chatkit.Desc})
 	if err != nil {

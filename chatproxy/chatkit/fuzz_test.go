@@ -94,7 +94,7 @@ func FuzzDecodeRequest(f *testing.F) {
 func seedFixtures(tb testing.TB, env *ck.Env) {
 	ctx := context.Background()
 	th := &chatkit.Thread{ID: "thr_fuzz", CreatedAt: chatkit.Now(), Status: chatkit.ThreadStatus{Type: chatkit.StatusActive}}
-	if err := env.Store.CreateThread(ctx, alice, th); err != nil {
+	if err := env.Store.CreateThread(ctx, alice, th, nil); err != nil {
 		tb.Fatal(err)
 	}
 	base := func(id string) chatkit.ItemBase {

@@ -56,22 +56,18 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 			return err
 		}
 		thread := &Thread{ID: NewID(PrefixThread), CreatedAt: Now(), Status: ThreadStatus{Type: StatusActive}}
-		if err := s.store.CreateThread(ctx, c.UserID, thread); err != nil {
+		first := newUserMessage(r.Input)
+		first.ID, first.ThreadID, first.CreatedAt = NewID(PrefixMessage), thread.ID, Now()
+		if err := s.store.CreateThread(ctx, c.UserID, thread, first); err != nil {
 			return fmt.Errorf("create thread: %w", err)
 		}
 		return s.withThread(ctx, cancel, c, thread.ID, sink, func(st *Stream, t *Thread) (*Turn, error) {
 			if err := st.send(ThreadCreated{Thread: t.Clone()}); err != nil {
 				return nil, err
 			}
-			turn, err := s.addUserMessage(st, r.Input)
-			if err != nil {
-				// The thread exists only for this message: take it back, so no empty
-				// thread is left behind.
-				if derr := s.store.DeleteThread(context.WithoutCancel(ctx), c.UserID, thread.ID); derr != nil {
-					s.log.ErrorContext(ctx, "chatkit: removing a thread whose first message failed", "thread", thread.ID, "error", derr)
-				}
-			}
-			return turn, err
+			// Stored with the thread already; emitting it saves it again (an upsert by id,
+			// which changes nothing) and sends it.
+			return s.emitUserMessage(st, first)
 		})
 	case *AddUserMessageRequest:
 		if err := r.Input.validate(s.limits); err != nil {
@@ -173,12 +169,21 @@ var errLockLost = errors.New("lost the thread lock")
 
 // addUserMessage stores the user's message and sends it (thread.item.done).
 func (s *Server) addUserMessage(st *Stream, in UserMessageInput) (*Turn, error) {
-	item := &UserMessageItem{
+	return s.emitUserMessage(st, newUserMessage(in))
+}
+
+// newUserMessage is the item a user's input becomes.
+func newUserMessage(in UserMessageInput) *UserMessageItem {
+	return &UserMessageItem{
 		Content:          in.Content,
 		Attachments:      []Attachment{},
 		QuotedText:       in.QuotedText,
 		InferenceOptions: in.InferenceOptions,
 	}
+}
+
+// emitUserMessage stores and sends a user's message and makes it the turn's input.
+func (s *Server) emitUserMessage(st *Stream, item *UserMessageItem) (*Turn, error) {
 	if err := st.Emit(ItemDone{Item: item}); err != nil {
 		return nil, err
 	}

@@ -7,8 +7,10 @@ import "context"
 // Each method is atomic on its own; the server persists before it sends, so a failed write surfaces
 // as an error (an error event mid-stream) and never as a frame the store does not back.
 type Store interface {
-	// CreateThread stores a new thread.
-	CreateThread(ctx context.Context, userID string, t *Thread) error
+	// CreateThread stores a new thread together with its first item (nil: none), in one
+	// transaction: a thread never exists without the message that started it, even when the
+	// database goes away half-way.
+	CreateThread(ctx context.Context, userID string, t *Thread, first Item) error
 	// SaveThread replaces an existing thread's metadata; ErrNotFound when it is gone (a
 	// stream never brings a deleted thread back).
 	SaveThread(ctx context.Context, userID string, t *Thread) error

@@ -14,6 +14,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -78,16 +79,21 @@ func start(order chatkit.Order) cursor {
 }
 
 // CreateThread implements chatkit.Store.
-func (s *Store) CreateThread(ctx context.Context, userID string, t *chatkit.Thread) error {
+func (s *Store) CreateThread(ctx context.Context, userID string, t *chatkit.Thread, first chatkit.Item) error {
 	doc, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("encode thread %s: %w", t.ID, err)
 	}
-	err = s.q.InsertChatThread(ctx, db.InsertChatThreadParams{UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc})
-	if err != nil {
-		return fmt.Errorf("insert thread %s: %w", t.ID, err)
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := s.q.WithTx(tx).InsertChatThread(ctx, db.InsertChatThreadParams{UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc})
+		if err != nil {
+			return fmt.Errorf("insert thread %s: %w", t.ID, err)
+		}
+		if first == nil {
+			return nil
+		}
+		return saveItem(ctx, s.q.WithTx(tx), userID, t.ID, first)
+	})
 }
 
 // SaveThread implements chatkit.Store.
@@ -229,12 +235,17 @@ func (s *Store) LoadItem(ctx context.Context, userID, threadID, itemID string) (
 
 // SaveItem implements chatkit.Store: an upsert that keeps a known item's position.
 func (s *Store) SaveItem(ctx context.Context, userID, threadID string, item chatkit.Item) error {
+	return saveItem(ctx, s.q, userID, threadID, item)
+}
+
+// saveItem upserts item with q, which may be a transaction's.
+func saveItem(ctx context.Context, q *db.Queries, userID, threadID string, item chatkit.Item) error {
 	b := item.Base()
 	doc, err := json.Marshal(item)
 	if err != nil {
 		return fmt.Errorf("encode item %s: %w", b.ID, err)
 	}
-	n, err := s.q.UpsertChatItem(ctx, db.UpsertChatItemParams{
+	n, err := q.UpsertChatItem(ctx, db.UpsertChatItemParams{
 		UserID: userID, ThreadID: threadID, ID: b.ID, Type: item.ItemType(), CreatedAt: b.CreatedAt, Doc: doc,
 	})
 	var pgErr *pgconn.PgError

@@ -28,7 +28,7 @@ const (
 func newThread(t *testing.T, s *chatstore.Store, user string) *chatkit.Thread {
 	t.Helper()
 	th := &chatkit.Thread{ID: chatkit.NewID(chatkit.PrefixThread), CreatedAt: chatkit.Now(), Status: chatkit.ThreadStatus{Type: chatkit.StatusActive}}
-	if err := s.CreateThread(t.Context(), user, th); err != nil {
+	if err := s.CreateThread(t.Context(), user, th, nil); err != nil {
 		t.Fatal(err)
 	}
 	return th
@@ -49,6 +49,31 @@ func texts(t *testing.T, s *chatstore.Store, user, thread string, order chatkit.
 		out = append(out, it.Base().ID+"="+it.(*chatkit.AssistantMessageItem).Text())
 	}
 	return out
+}
+
+// TestCreateThreadWithFirstItem: a thread and its first message are stored together or not at
+// all — here the message's id already belongs to another thread, so the insert of the item
+// fails after the thread's and the whole transaction goes.
+func TestCreateThreadWithFirstItem(t *testing.T) {
+	s := chatstore.New(pgtest.Pool(t), chatstore.Options{})
+	ctx := t.Context()
+	th := &chatkit.Thread{ID: chatkit.NewID(chatkit.PrefixThread), CreatedAt: chatkit.Now(), Status: chatkit.ThreadStatus{Type: chatkit.StatusActive}}
+	first := message("msg_first", "hello")
+	if err := s.CreateThread(ctx, alice, th, first); err != nil {
+		t.Fatal(err)
+	}
+	items, err := s.LoadItems(ctx, alice, th.ID, chatkit.PageQuery{Limit: 10, Order: chatkit.Asc})
+	if err != nil || len(items.Data) != 1 || items.Data[0].Base().ID != "msg_first" {
+		t.Fatalf("items of the new thread: %+v, %v; want the first message", items.Data, err)
+	}
+
+	clash := &chatkit.Thread{ID: chatkit.NewID(chatkit.PrefixThread), CreatedAt: chatkit.Now(), Status: chatkit.ThreadStatus{Type: chatkit.StatusActive}}
+	if err := s.CreateThread(ctx, alice, clash, message("msg_first", "again")); err == nil {
+		t.Fatal("a thread whose first item cannot be stored was created")
+	}
+	if _, err := s.LoadThread(ctx, alice, clash.ID); !errors.Is(err, chatkit.ErrNotFound) {
+		t.Fatalf("the thread of the failed create: %v, want ErrNotFound (rolled back)", err)
+	}
 }
 
 func TestItemsUpsertKeepsPositionAndPages(t *testing.T) {

@@ -10,14 +10,12 @@
 'use strict';
 
 const { chromium } = require('playwright-core');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
+const { withPage } = require('../chromium.cjs');
 
 const url = process.env.TASKWIRE_URL;
 const artifacts = process.env.ARTIFACTS || 'test-artifacts/browser';
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 function step(msg) { console.log(`[browser] ${msg}`); }
 
@@ -50,30 +48,9 @@ function panelRow(page, title) {
 
 async function main() {
   if (!url) throw new Error('TASKWIRE_URL is not set');
-  fs.mkdirSync(artifacts, { recursive: true });
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskwire-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1100, height: 800 },
-    timezoneId: 'Pacific/Auckland', // far from UTC, so a missing time zone would show
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const blocked = [];
-  const pageErrors = [];
-  let page;
-  try {
-    // Only loopback may be reached: everything else (the ChatKit CDN first) fails at once.
-    await context.route('**/*', (route) => {
-      const host = new URL(route.request().url()).hostname;
-      if (LOOPBACK.has(host)) return route.continue();
-      blocked.push(route.request().url());
-      return route.abort('internetdisconnected');
-    });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-
+  // A time zone far from UTC, so a missing one would show.
+  const contextOptions = { timezoneId: 'Pacific/Auckland' };
+  await withPage({ chromium, artifacts, executablePath, contextOptions }, async (page, blocked) => {
     step(`open ${url}`);
     const resp = await page.goto(url, { waitUntil: 'domcontentloaded' });
     if (!resp || resp.status() !== 200) throw new Error(`GET / answered ${resp && resp.status()}`);
@@ -179,16 +156,8 @@ async function main() {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     if (overflow > 0) throw new Error(`page scrolls sideways by ${overflow}px at 375px width`);
     await page.screenshot({ path: path.join(artifacts, 'fallback-chat-mobile.png'), fullPage: true });
-
-    if (pageErrors.length) throw new Error(`uncaught errors in the page: ${pageErrors.join(' | ')}`);
-    step(`ok; screenshots in ${artifacts}`);
-  } catch (err) {
-    if (page) await page.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
-    throw err;
-  } finally {
-    await context.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
-  }
+  });
+  step(`ok; screenshots in ${artifacts}`);
 }
 
 main().catch((err) => {

@@ -9,14 +9,12 @@
 'use strict';
 
 const { chromium } = require('playwright-core');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
+const { withPage } = require('../chromium.cjs');
 
 const url = process.env.TASKWIRE_URL;
 const artifacts = process.env.ARTIFACTS || 'test-artifacts/auth-page';
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 function step(msg) { console.log(`[auth-page] ${msg}`); }
 
@@ -27,26 +25,8 @@ function jwtPayload(authorization) {
 
 async function main() {
   if (!url) throw new Error('TASKWIRE_URL is not set');
-  fs.mkdirSync(artifacts, { recursive: true });
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskwire-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1100, height: 800 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const pageErrors = [];
   const devTokenRequests = [];
-  let page;
-  try {
-    await context.route('**/*', (route) => {
-      const host = new URL(route.request().url()).hostname;
-      if (LOOPBACK.has(host)) return route.continue();
-      return route.abort('internetdisconnected');
-    });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+  await withPage({ chromium, artifacts, executablePath }, async (page) => {
     page.on('request', (r) => { if (r.url().includes('/api/dev/token')) devTokenRequests.push(r.url()); });
 
     step(`open ${url}`);
@@ -108,15 +88,8 @@ async function main() {
     await page.screenshot({ path: path.join(artifacts, 'signed-in-chat.png'), fullPage: true });
 
     if (devTokenRequests.length) throw new Error(`the page asked for a dev token: ${devTokenRequests.join(', ')}`);
-    if (pageErrors.length) throw new Error(`uncaught errors in the page: ${pageErrors.join(' | ')}`);
-    step(`ok; screenshot in ${artifacts}`);
-  } catch (err) {
-    if (page) await page.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
-    throw err;
-  } finally {
-    await context.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
-  }
+  });
+  step(`ok; screenshot in ${artifacts}`);
 }
 
 main().catch((err) => {

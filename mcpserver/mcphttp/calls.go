@@ -24,17 +24,32 @@ type call struct {
 	method string
 	tool   string // params.name of a tools/call; "" when absent or not a string
 	uri    string // params.uri of a resources/read; "" when absent or not a string
+	// direct is set when the message is a tools/call that fastToolCalls may run itself.
+	direct *directCall
+}
+
+// directCall is a tools/call request that mcp-go would hand straight to the tool's handler:
+// JSON-RPC 2.0, a string or number id, params with nothing but name, arguments and a _meta
+// that names no 2026-07-28 protocol version and asks for nothing but progress; not a task,
+// not the answer to an input request.
+type directCall struct {
+	id   mcp.RequestId
+	args json.RawMessage
+	meta *mcp.Meta
 }
 
 // peekCall reads the method and tool name of one JSON-RPC message the way mcp-go will (the
 // same encoding/json rules: case-insensitive keys, the last duplicate wins). A body that is
 // not one JSON object — a batch, which mcp-go refuses, or garbage — gives ok false; it
-// needs no more than a valid token, and mcp-go answers it with an error.
+// needs no more than a valid token, and mcp-go answers it with an error. This is the one
+// decoding of a tools/call the fast path needs (see directCall).
 func peekCall(body []byte) (c call, ok bool) {
 	var msg struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  string          `json:"method"`
+		Params  json.RawMessage `json:"params"`
+		Result  json.RawMessage `json:"result"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
 		return call{id: json.RawMessage("null")}, false
@@ -46,10 +61,22 @@ func peekCall(body []byte) (c call, ok bool) {
 	switch c.method {
 	case string(mcp.MethodToolsCall):
 		var p struct {
-			Name string `json:"name"`
+			Name           string          `json:"name"`
+			Arguments      json.RawMessage `json:"arguments"`
+			Meta           *mcp.Meta       `json:"_meta"`
+			Task           json.RawMessage `json:"task"`
+			InputResponses json.RawMessage `json:"inputResponses"`
+			RequestState   json.RawMessage `json:"requestState"`
 		}
-		_ = json.Unmarshal(msg.Params, &p) // a missing or non-string name: unknown tool
+		err := json.Unmarshal(msg.Params, &p) // a missing or non-string name: unknown tool
 		c.tool = p.Name
+		if err == nil && msg.JSONRPC == mcp.JSONRPC_VERSION && len(msg.Result) == 0 &&
+			len(p.Task) == 0 && len(p.InputResponses) == 0 && len(p.RequestState) == 0 &&
+			(p.Meta == nil || len(p.Meta.AdditionalFields) == 0) {
+			if id, ok := requestID(msg.ID); ok {
+				c.direct = &directCall{id: id, args: p.Arguments, meta: p.Meta}
+			}
+		}
 	case string(mcp.MethodResourcesRead):
 		var p struct {
 			URI string `json:"uri"`
@@ -58,6 +85,20 @@ func peekCall(body []byte) (c call, ok bool) {
 		c.uri = p.URI
 	}
 	return c, true
+}
+
+// requestID decodes a request id as mcp-go does (into an interface: a string or a float64),
+// refusing the absent, null and non-scalar ids mcp-go treats otherwise.
+func requestID(raw json.RawMessage) (mcp.RequestId, bool) {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return mcp.RequestId{}, false
+	}
+	switch v.(type) {
+	case string, float64:
+		return mcp.NewRequestId(v), true
+	}
+	return mcp.RequestId{}, false
 }
 
 type callKey struct{}

@@ -2,8 +2,9 @@ package mcphttp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"io"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -17,45 +18,44 @@ import (
 )
 
 // fastToolCalls answers tools/call requests of the 2025 protocol versions — what MCP hosts
-// send today — through mcp-go's own dispatch (MCPServer.HandleMessage: tool lookup,
-// argument decoding, middleware, recovery), but writes the JSON-RPC response itself.
+// send today — without mcp-go's dispatch and transport: it runs the tool's handler from
+// the request peekCalls decoded (directCall) and writes the JSON-RPC response itself.
 //
-// Why: mcp-go's transport encodes a tool result through three nested json.Marshaler
-// layers (the response, CallToolResult.MarshalJSON, the json.RawMessage structured
-// content), and encoding/json validates and compacts the output of every layer again. For
-// a 50-task list that is about half a millisecond of CPU per call, several times what
-// PostgreSQL spends on the query. The transport also creates a session with a goroutine and
-// buffered channels per request, which a stateless tool call without notifications never
-// uses.
+// Why: mcp-go decodes each body three more times (the message, its protocol probe, the
+// typed request, whose arguments it also decodes into a map no handler here reads), and its
+// transport encodes a tool result through three nested json.Marshaler layers (the
+// response, CallToolResult.MarshalJSON, the structured content), each of which
+// encoding/json validates and compacts again; it also creates a session with a goroutine and
+// channels per request, which a stateless call never uses. Together that was most of
+// mcpserver's own CPU time per call, several times what PostgreSQL spends on the query.
 //
-// The bytes on the wire are the same as mcp-go's (TestFastToolCallsMatchMCPGo). Everything
-// else goes to next unchanged: other methods, batches, notifications, protocol version
-// 2026-07-28 (its header rules and status mapping are mcp-go's), requests carrying a
-// session id, and unsupported versions (mcp-go's 400). Tool handlers here see no
-// http.Header on the request and no client session; none of ours reads either.
+// What mcp-go's dispatch does for such a call this does too: it looks the tool up (an
+// unknown one goes to mcp-go, which answers it), calls the handler, turns a panic into the
+// error mcp-go's WithRecovery makes of it (tasktools configures no other tool middleware)
+// and a handler error into a JSON-RPC internal error. The bytes on the wire are the same
+// as mcp-go's (TestFastToolCallsMatchMCPGo). Everything else goes to next unchanged: other
+// methods, batches, notifications, tools/call requests that are not a directCall, tools
+// with task support, protocol version 2026-07-28 (its header rules and status mapping are
+// mcp-go's), requests carrying a session id, and unsupported versions (mcp-go's 400). Tool
+// handlers here see no http.Header on the request, no parsed Arguments (RawArguments only)
+// and no client session; none of ours reads them.
 func fastToolCalls(s *server.MCPServer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.Header.Get(server.HeaderKeySessionID) != "" || r.Header.Get("Last-Event-ID") != "" ||
-			!legacyVersion(r.Header.Get(mcp.HeaderProtocolVersion)) || !isJSON(r.Header.Get("Content-Type")) {
-			next.ServeHTTP(w, r)
-			return
+		c := peeked(r)
+		var tool *server.ServerTool
+		if c.direct != nil && r.Method == http.MethodPost && r.Header.Get(server.HeaderKeySessionID) == "" &&
+			r.Header.Get("Last-Event-ID") == "" && legacyVersion(r.Header.Get(mcp.HeaderProtocolVersion)) &&
+			isJSON(r.Header.Get("Content-Type")) {
+			tool = s.GetTool(c.tool)
 		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil || !isLegacyToolCall(body) {
-			// mcp-go reads the body again and answers as it always does, read error included.
-			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		if tool == nil || tool.Tool.Execution != nil {
 			next.ServeHTTP(w, r)
-			return
-		}
-		resp := s.HandleMessage(r.Context(), body)
-		if resp == nil { // a message with a result as well as a method: mcp-go accepts and ignores it
-			w.WriteHeader(http.StatusAccepted)
 			return
 		}
 		buf := bufPool.Get().(*bytes.Buffer)
 		defer bufPool.Put(buf)
 		buf.Reset()
-		if err := encodeResponse(buf, resp); err != nil {
+		if err := encodeResponse(buf, runTool(r.Context(), tool, c)); err != nil {
 			httpedge.WriteError(w, http.StatusInternalServerError, "internal_error", "the response could not be encoded")
 			return
 		}
@@ -67,16 +67,34 @@ func fastToolCalls(s *server.MCPServer, next http.Handler) http.Handler {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) {
-	if e.err == nil {
-		return 0, io.EOF
+// runTool calls tool's handler for c as mcp-go's dispatch would and returns the response.
+func runTool(ctx context.Context, tool *server.ServerTool, c call) mcp.JSONRPCMessage {
+	req := mcp.CallToolRequest{Request: mcp.Request{Method: string(mcp.MethodToolsCall)}}
+	req.Params.Name, req.Params.Meta, req.Params.RawArguments = c.tool, c.direct.meta, c.direct.args
+	res, err := callRecovered(ctx, tool.Handler, req)
+	switch {
+	case err != nil:
+		return mcp.NewJSONRPCError(c.direct.id, mcp.INTERNAL_ERROR, err.Error(), nil)
+	case res == nil:
+		return mcp.NewJSONRPCError(c.direct.id, mcp.INTERNAL_ERROR, fmt.Sprintf("tool '%s' handler returned no result", c.tool), nil)
 	}
-	return 0, e.err
+	return mcp.NewJSONRPCResultResponse(c.direct.id, res)
+}
+
+// callRecovered calls h, turning a panic into the error mcp-go's WithRecovery returns.
+func callRecovered(ctx context.Context, h server.ToolHandlerFunc, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("panic recovered in %s tool handler: %v", req.Params.Name, p)
+		}
+	}()
+	return h(ctx, req)
 }
 
 func isJSON(contentType string) bool {
+	if contentType == "application/json" {
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && mt == "application/json"
 }
@@ -84,26 +102,6 @@ func isJSON(contentType string) bool {
 // legacyVersion: no MCP-Protocol-Version header, or a supported one from before 2026-07-28.
 func legacyVersion(v string) bool {
 	return v == "" || (mcp.IsValidProtocolVersion(v) && !mcp.IsModernProtocol(v))
-}
-
-// isLegacyToolCall reports whether body is one JSON-RPC tools/call request (not a batch, not
-// a notification) whose _meta names no 2026-07-28 protocol version.
-func isLegacyToolCall(body []byte) bool {
-	var msg struct {
-		Method string          `json:"method"`
-		ID     json.RawMessage `json:"id"`
-		Params struct {
-			Meta *mcp.Meta `json:"_meta"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(body, &msg) != nil || msg.Method != string(mcp.MethodToolsCall) {
-		return false
-	}
-	if len(msg.ID) == 0 || bytes.Equal(msg.ID, []byte("null")) {
-		return false
-	}
-	v := msg.Params.Meta.ProtocolVersion()
-	return v == "" || !mcp.IsModernProtocol(v)
 }
 
 // encodeResponse writes resp as json.NewEncoder(w).Encode(resp) would, which is what mcp-go

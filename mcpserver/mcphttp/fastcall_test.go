@@ -2,7 +2,9 @@ package mcphttp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,10 +28,21 @@ import (
 )
 
 // fastPair is the same MCP server behind mcp-go's streamable HTTP handler alone and behind
-// fastToolCalls, both acting for one user.
-func fastPair(t testing.TB) (plain, fast http.Handler) {
+// peekCalls and fastToolCalls, both acting for one user; handedOn counts the requests the
+// fast path passed to mcp-go. Besides the task tools the server has three that misbehave —
+// one panics, one fails, one returns nothing — to hold the fast path's dispatch to mcp-go's.
+func fastPair(t testing.TB) (plain, fast http.Handler, handedOn *atomic.Int64) {
 	t.Helper()
 	s := tasktools.NewMCPServer(taskstore.New(pgtest.Pool(t)), slog.New(slog.NewTextHandler(io.Discard, nil)), "test", nil)
+	s.AddTool(mcp.NewTool("panics"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		panic("boom <&>")
+	})
+	s.AddTool(mcp.NewTool("fails"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return nil, errors.New("the store went away")
+	})
+	s.AddTool(mcp.NewTool("returns_nothing"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return nil, nil
+	})
 	streamable := server.NewStreamableHTTPServer(s, server.WithStateLess(true), server.WithDisableStreaming(true),
 		server.WithDisableLocalhostProtection(true))
 	asUser := func(h http.Handler) http.Handler {
@@ -36,7 +50,12 @@ func fastPair(t testing.TB) (plain, fast http.Handler) {
 			h.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), auth.Identity{UserID: "fast-user"})))
 		})
 	}
-	return asUser(streamable), asUser(fastToolCalls(s, streamable))
+	handedOn = new(atomic.Int64)
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handedOn.Add(1)
+		streamable.ServeHTTP(w, r)
+	})
+	return asUser(streamable), asUser(peekCalls(fastToolCalls(s, counted))), handedOn
 }
 
 type exchange struct {
@@ -67,7 +86,7 @@ var (
 // path and requires the same status, content type and bytes, for results the fast path
 // writes itself and for everything it hands on.
 func TestFastToolCallsMatchMCPGo(t *testing.T) {
-	plain, fast := fastPair(t)
+	plain, fast, handedOn := fastPair(t)
 	header := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"}}
 	for i := range 3 {
 		// HTML characters, quotes, a line separator and non-ASCII text: the escapes must match.
@@ -95,8 +114,26 @@ func TestFastToolCallsMatchMCPGo(t *testing.T) {
 		{"complete twice is the same", header, callBody("10", "complete_task", `{"task_id":1}`), true},
 		{"tool error", header, callBody("11", "complete_task", `{"task_id":999}`), true},
 		{"bad arguments", header, callBody("12", "add_task", `{"title":5}`), true},
-		{"unknown tool", header, callBody("13", "no_such_tool", `{}`), true},
-		{"a call with a result", header, `{"jsonrpc":"2.0","id":5,"method":"tools/call","result":{}}`, true},
+		{"arguments not an object", header, callBody("16", "list_tasks", `[1]`), true},
+		{"arguments null", header, callBody("17", "list_tasks", `null`), true},
+		{"no arguments", header, `{"jsonrpc":"2.0","id":18,"method":"tools/call","params":{"name":"list_tasks"}}`, true},
+		{"keys in other cases", header, `{"JSONRPC":"2.0","Id":19,"METHOD":"tools/call","Params":{"NAME":"list_tasks","Arguments":{"limit":1}}}`, true},
+		{"fractional id", header, callBody("1.5", "list_tasks", `{"limit":1}`), true},
+		{"large id", header, callBody("12345678901234567890", "list_tasks", `{"limit":1}`), true},
+		{"exponent id", header, callBody("-2e3", "list_tasks", `{"limit":1}`), true},
+		{"id with HTML characters", header, callBody(`"<a&b>\u2028"`, "list_tasks", `{"limit":1}`), true},
+		{"progress token", header, `{"jsonrpc":"2.0","id":20,"method":"tools/call","params":{"name":"list_tasks","_meta":{"progressToken":"p1"}}}`, true},
+		{"handler panics", header, callBody("21", "panics", `{}`), true},
+		{"handler fails", header, callBody("22", "fails", `{}`), true},
+		{"handler returns nothing", header, callBody("23", "returns_nothing", `{}`), true},
+		{"unknown tool", header, callBody("13", "no_such_tool", `{}`), false},
+		{"a call with a result", header, `{"jsonrpc":"2.0","id":5,"method":"tools/call","result":{}}`, false},
+		{"boolean id", header, callBody("true", "list_tasks", `{}`), false},
+		{"null id", header, callBody("null", "list_tasks", `{}`), false},
+		{"JSON-RPC 1.0", header, `{"jsonrpc":"1.0","id":24,"method":"tools/call","params":{"name":"list_tasks"}}`, false},
+		{"task-augmented", header, `{"jsonrpc":"2.0","id":25,"method":"tools/call","params":{"name":"list_tasks","task":{"ttl":1000}}}`, false},
+		{"modern _meta", header, `{"jsonrpc":"2.0","id":26,"method":"tools/call","params":{"name":"list_tasks","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`, false},
+		{"_meta not an object", header, `{"jsonrpc":"2.0","id":27,"method":"tools/call","params":{"name":"list_tasks","_meta":"x"}}`, false},
 		{"tools/list", header, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, false},
 		{"notification", header, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, false},
 		{"batch", header, "[" + callBody("1", "list_tasks", `{}`) + "]", false},
@@ -106,7 +143,11 @@ func TestFastToolCallsMatchMCPGo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := post(plain, tc.header, tc.body)
+			before := handedOn.Load()
 			got := post(fast, tc.header, tc.body)
+			if direct := handedOn.Load() == before; direct != tc.fast {
+				t.Errorf("fast path answered = %v, want %v", direct, tc.fast)
+			}
 			norm := func(e exchange) exchange {
 				e.body = taskIDs.ReplaceAllString(timestamps.ReplaceAllString(e.body, "T"), "task_id")
 				return e
@@ -116,9 +157,6 @@ func TestFastToolCallsMatchMCPGo(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(exchange{})); diff != "" {
 				t.Errorf("fast path differs from mcp-go (-mcp-go +fast):\n%s", diff)
-			}
-			if isLegacy := legacyVersion(tc.header.Get(mcp.HeaderProtocolVersion)) && isLegacyToolCall([]byte(tc.body)); isLegacy != tc.fast {
-				t.Errorf("fast path taken = %v, want %v", isLegacy, tc.fast)
 			}
 		})
 	}
@@ -192,7 +230,7 @@ func BenchmarkEncodeToolResult(b *testing.B) {
 // time per call (cpu-ns/op) besides wall time: on a shared machine CPU time is the steadier
 // figure, and PostgreSQL's share of the call is not in it.
 func BenchmarkToolCallPaths(b *testing.B) {
-	plain, fast := fastPair(b)
+	plain, fast, _ := fastPair(b)
 	header := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"}}
 	for i := range taskstore.DefaultLimit {
 		if got := post(plain, header, callBody("1", "add_task", fmt.Sprintf(`{"title":"task %d","priority":"high","tags":["home"]}`, i))); got.status != http.StatusOK {

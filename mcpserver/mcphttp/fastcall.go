@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -59,7 +60,9 @@ func fastToolCalls(s *server.MCPServer, next http.Handler) http.Handler {
 			httpedge.WriteError(w, http.StatusInternalServerError, "internal_error", "the response could not be encoded")
 			return
 		}
+		// With the length known, a large answer goes out as one body rather than in chunks.
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(buf.Bytes())
 	})

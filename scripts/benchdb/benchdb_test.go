@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -123,5 +125,57 @@ func TestProcStat(t *testing.T) {
 	}
 	if _, _, err := procStat(-1, false); err == nil {
 		t.Error("procStat of a missing process: no error")
+	}
+}
+
+// TestClientReadsRealResponses drives the load client's minimal parser against net/http's
+// own server: small bodies (Content-Length), large ones (chunked), several on one
+// connection, and the failures that must end a run.
+func TestClientReadsRealResponses(t *testing.T) {
+	big := `{"result":{"content":[{"type":"text","text":"` + strings.Repeat("x", 100_000) + `"}]}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case bytes.Contains(body, []byte(`"big"`)):
+			_, _ = io.WriteString(w, big)
+		case bytes.Contains(body, []byte(`"fail"`)):
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"error":{"code":-32000}}`)
+		case bytes.Contains(body, []byte(`"tool_error"`)):
+			_, _ = io.WriteString(w, `{"result":{"isError":true}}`)
+		case bytes.Contains(body, []byte(`"close"`)):
+			w.Header().Set("Connection", "close")
+			_, _ = io.WriteString(w, `{"result":{}}`)
+		default:
+			_, _ = io.WriteString(w, `{"result":{}}`)
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c := &conn{addr: host}
+	defer c.close()
+	for _, tc := range []struct {
+		tool    string
+		wantErr string
+		open    bool // the connection stays open after the call
+	}{
+		{"small", "", true},
+		{"big", "", true},
+		{"small", "", true},
+		{"close", "", false},
+		{"small", "", true},
+		{"fail", "HTTP 429", false},
+		{"tool_error", "HTTP 200", false},
+	} {
+		err := c.call(newRequests(host, []string{"tok"}, tc.tool, `{}`)[0])
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Fatalf("%s: error %v, want %q", tc.tool, err, tc.wantErr)
+		}
+		if tc.tool == "big" && c.body.Len() != len(big) {
+			t.Fatalf("big: read %d bytes, want %d", c.body.Len(), len(big))
+		}
+		if open := c.nc != nil; open != tc.open {
+			t.Fatalf("%s: connection open = %v, want %v", tc.tool, open, tc.open)
+		}
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"sync"
 	"time"
@@ -35,8 +38,9 @@ func newRequests(host string, tokens []string, tool, args string) requests {
 }
 
 // conn is one keep-alive HTTP/1.1 connection of the load client. It writes prepared requests
-// and reads responses with the standard parser: a client this thin leaves the two shared
-// cores to the server, as pgbench (in C) does for PostgreSQL.
+// and reads each response with a minimal parser (status line, the framing headers, the
+// body): a client this thin leaves the two shared cores to the server, as pgbench (in C)
+// does for PostgreSQL.
 type conn struct {
 	addr string
 	nc   net.Conn
@@ -64,24 +68,73 @@ func (c *conn) roundTrip(req []byte) error {
 	if _, err := c.nc.Write(req); err != nil {
 		return fmt.Errorf("write request: %w", err)
 	}
-	resp, err := http.ReadResponse(c.br, nil)
+	status, closing, err := c.readResponse()
 	if err != nil {
 		return fmt.Errorf("read response: %w", err)
 	}
-	c.body.Reset()
-	_, err = c.body.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return fmt.Errorf("read response body: %w", err)
-	}
 	b := c.body.Bytes()
-	if resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"result"`)) || bytes.Contains(b, []byte(`"isError":true`)) {
-		return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, b)
+	if status != http.StatusOK || !bytes.Contains(b, []byte(`"result"`)) || bytes.Contains(b, []byte(`"isError":true`)) {
+		return fmt.Errorf("HTTP %d: %.300s", status, b)
 	}
-	if resp.Close {
+	if closing {
 		c.close()
 	}
 	return nil
+}
+
+// readResponse reads one response into c.body and returns its status and whether the
+// server closes the connection after it.
+func (c *conn) readResponse() (status int, closing bool, err error) {
+	line, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	// "HTTP/1.1 200 OK\r\n"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, false, fmt.Errorf("malformed status line %q", line)
+	}
+	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return 0, false, fmt.Errorf("malformed status line %q", line)
+	}
+	length, chunked := -1, false
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if err != nil {
+			return 0, false, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return 0, false, fmt.Errorf("malformed header line %q", line)
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
+				return 0, false, fmt.Errorf("malformed Content-Length %q", value)
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			closing = bytes.EqualFold(value, []byte("close"))
+		}
+	}
+	c.body.Reset()
+	switch {
+	case chunked:
+		_, err = c.body.ReadFrom(httputil.NewChunkedReader(c.br))
+		if err == nil {
+			_, err = c.br.Discard(2) // the CRLF after the last chunk (no trailers are sent)
+		}
+	case length >= 0:
+		_, err = io.CopyN(&c.body, c.br, int64(length))
+	default:
+		return 0, false, errors.New("a response without Content-Length or chunked framing")
+	}
+	return status, closing, err
 }
 
 func (c *conn) close() {

@@ -99,13 +99,14 @@ func TestParseConfigRefusesBadFlags(t *testing.T) {
 		{"-duration", "0s"}, {"-duration", "1h"}, {"-reps", "0"}, {"-concurrency", "1,x"},
 		{"-concurrency", "1000"}, {"-tools", "drop_table"}, {"-users", "0"}, {"extra"},
 		{"-profile", "/tmp/p", "-mcpserver", "/bin/true"}, {"-server-env", "GOGC"},
+		{"-server-cpus", "-1"}, {"-server-cpus", "4096"},
 	} {
 		if _, err := parseConfig(args, io.Discard); err == nil {
 			t.Errorf("%q: accepted", args)
 		}
 	}
 	c, err := parseConfig(nil, io.Discard)
-	if err != nil || c.duration != 10*time.Second || c.reps != 2 || len(c.concurrency) != 3 || len(c.tools) != 2 {
+	if err != nil || c.duration != 10*time.Second || c.reps != 2 || len(c.concurrency) != 3 || len(c.tools) != 2 || c.serverCPUs != 0 {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
 }

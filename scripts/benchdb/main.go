@@ -89,6 +89,7 @@ type config struct {
 	logLevel    string
 	dbParams    string
 	serverEnv   []string
+	serverCPUs  int
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -110,6 +111,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.profile, "profile", "", "directory for pprof profiles of the server (CPU at the highest concurrency, heap, allocs); builds mcpserver with a pprof listener")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "mcpserver's LOG_LEVEL (info adds an audit line per call)")
 	serverEnv := fs.String("server-env", "", "extra environment for mcpserver, comma-separated KEY=VALUE pairs, to try runtime settings, e.g. GOGC=200")
+	fs.IntVar(&c.serverCPUs, "server-cpus", 0, "CPUs mcpserver may run Go code on at once (its GOMAXPROCS); 0 = Go's default, every CPU")
 	fs.StringVar(&c.dbParams, "db-params", "", "extra query parameters for mcpserver's DATABASE_URL, to try pool settings, e.g. pool_max_conns=8")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -145,6 +147,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-reps must be from 1 to 10, got %d", c.reps)
 	case c.users < 1 || c.users > 100000:
 		return c, fmt.Errorf("-users must be from 1 to 100000, got %d", c.users)
+	case c.serverCPUs < 0 || c.serverCPUs > runtime.NumCPU():
+		return c, fmt.Errorf("-server-cpus must be from 0 to %d (this machine's CPUs), got %d", runtime.NumCPU(), c.serverCPUs)
 	}
 	if c.profile != "" && c.mcpserver != "" {
 		return c, errors.New("-profile builds its own mcpserver: leave -mcpserver out")
@@ -252,8 +256,12 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 		"MCP_PORT=" + srvAddr[strings.LastIndex(srvAddr, ":")+1:],
 		"LOG_LEVEL=" + c.logLevel,
 		"ENVIRONMENT=benchmark",
+		"BENCHDB_USERS=" + strconv.Itoa(c.users), // for the reference server (./floor)
 	}
-	env = append(env, c.serverEnv...)
+	if c.serverCPUs > 0 {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(c.serverCPUs))
+	}
+	env = append(env, c.serverEnv...) // last, so that -server-env can override
 	pprofAddr := ""
 	if c.profile != "" {
 		if pprofAddr, err = freeAddr(); err != nil {
@@ -383,9 +391,13 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stdout, "%s, %d CPUs (%s), %s, %s; %s per point, median of %d, interleaved; load average before %s, after %s\n\n",
+	cpus := "every CPU"
+	if c.serverCPUs > 0 {
+		cpus = fmt.Sprintf("GOMAXPROCS=%d", c.serverCPUs)
+	}
+	fmt.Fprintf(stdout, "%s, %d CPUs (%s), %s, %s; mcpserver %s%s; %s per point, median of %d, interleaved; load average before %s, after %s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), cpuModel(), pgVersion(ctx, dbURL), runtime.Version(),
-		c.duration, c.reps, load0, loadavg())
+		cpus, envNote(c.serverEnv), c.duration, c.reps, load0, loadavg())
 	writeTable(stdout, rows)
 	fmt.Fprintln(stdout)
 	writeCPUTable(stdout, rows)
@@ -450,4 +462,12 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// envNote lists the -server-env settings for the report's header line.
+func envNote(env []string) string {
+	if len(env) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(env, ", ")
 }

@@ -67,9 +67,13 @@ func (d Deleted) AppendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// taskJSONSize is about the length of a task's JSON without its strings: the keys, a task
-// number, RFC 3339 times with microseconds and nulls or short values for the rest.
-const taskJSONSize = 330
+// taskJSONSize is the length of a task's JSON with empty strings, nulls where it may, and
+// times to the microsecond as PostgreSQL keeps them; optionalJSONSize is about what a time
+// or a due date adds in place of a null.
+const (
+	taskJSONSize     = 240
+	optionalJSONSize = 26
+)
 
 // jsonSize estimates the length of the task's JSON, so that a page is written into one
 // buffer instead of one that grows and is copied many times.
@@ -79,7 +83,16 @@ func (t *Task) jsonSize() int {
 		n += len(tag) + len(`"",`)
 	}
 	if t.Repeat != nil {
-		n += len(*t.Repeat)
+		n += len(*t.Repeat) + len(`""`)
+	}
+	if t.CompletedAt != nil {
+		n += optionalJSONSize
+	}
+	if t.Due != nil {
+		n += optionalJSONSize
+	}
+	if t.DeletedAt != nil {
+		n += optionalJSONSize
 	}
 	return n
 }

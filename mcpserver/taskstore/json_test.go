@@ -171,8 +171,9 @@ func FuzzTaskJSON(f *testing.F) {
 	})
 }
 
-// BenchmarkPageJSON encodes a full default page of realistic tasks both ways.
-func BenchmarkPageJSON(b *testing.B) {
+// BenchmarkResultJSON encodes a full default page of realistic tasks, and one task (what
+// add_task and complete_task return), both ways.
+func BenchmarkResultJSON(b *testing.B) {
 	created := time.Date(2026, 12, 3, 7, 24, 50, 123456000, time.UTC)
 	page := Page{NextCursor: "eyJzIjoiY3JlYXRlZCIsImkiOjUwLCJmIjoxMjM0NTY3ODl9"}
 	for i := range DefaultLimit {
@@ -189,25 +190,30 @@ func BenchmarkPageJSON(b *testing.B) {
 		}
 		page.Tasks = append(page.Tasks, task)
 	}
-	want, err := json.Marshal(page)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name string
-		enc  func() ([]byte, error)
-	}{
-		{"json.Marshal", func() ([]byte, error) { return json.Marshal(page) }},
-		{"AppendJSON", func() ([]byte, error) { return page.AppendJSON(nil) }},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(want)))
-			for b.Loop() {
-				if got, err := tc.enc(); err != nil || len(got) != len(want) {
-					b.Fatalf("%d bytes, %v", len(got), err)
+	for _, v := range []struct {
+		name  string
+		value jsonValue
+	}{{"page", page}, {"task", page.Tasks[0]}} {
+		want, err := json.Marshal(v.value)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			enc  func() ([]byte, error)
+		}{
+			{"json.Marshal", func() ([]byte, error) { return json.Marshal(v.value) }},
+			{"AppendJSON", func() ([]byte, error) { return v.value.AppendJSON(nil) }},
+		} {
+			b.Run(v.name+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(want)))
+				for b.Loop() {
+					if got, err := tc.enc(); err != nil || len(got) != len(want) {
+						b.Fatalf("%d bytes, %v", len(got), err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -70,15 +70,19 @@ func ParseDue(field, s string) (Due, error) {
 
 // String gives the form ParseDue reads.
 func (d Due) String() string {
+	return d.At.UTC().Format(d.layout())
+}
+
+func (d Due) layout() string {
 	if d.HasTime {
-		return d.At.UTC().Format(time.RFC3339)
+		return time.RFC3339
 	}
-	return d.At.UTC().Format(dateLayout)
+	return dateLayout
 }
 
 // MarshalJSON writes the due date as a string in the form it was given.
 func (d Due) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + d.String() + `"`), nil
+	return d.appendJSON(nil), nil
 }
 
 // end is the first instant after the due date or time: for a whole day, the next midnight.

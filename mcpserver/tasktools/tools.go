@@ -5,7 +5,6 @@ package tasktools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -43,7 +42,14 @@ var errUnavailable = errors.New("the task database is unavailable; retry the req
 
 // runFunc does a tool's work for an authenticated user and returns its structured result.
 // Errors of type *taskstore.Error are shown to the client; all others are logged and hidden.
-type runFunc func(ctx context.Context, st *taskstore.Store, user string, a args) (any, error)
+type runFunc func(ctx context.Context, st *taskstore.Store, user string, a args) (result, error)
+
+// result is a tool's structured output, which writes its own JSON: the same bytes as
+// json.Marshal, without the reflection and the re-compacting of every time value that made
+// encoding a page of tasks a fifth of a list call's CPU.
+type result interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
 
 // spec is one tool: what clients are told about it and what it does.
 type spec struct {
@@ -267,7 +273,7 @@ func (s spec) call(ctx context.Context, st *taskstore.Store, user string, req mc
 		}
 		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError, nil
 	}
-	b, err := json.Marshal(out)
+	b, err := out.AppendJSON(nil)
 	if err != nil {
 		logger.ErrorContext(ctx, "encode tool result", "tool", s.name, "error", err)
 		return mcp.NewToolResultError(internalErrorText), obs.OutcomeError, nil
@@ -292,7 +298,7 @@ func getDue(a args, name string) (*taskstore.Due, error) {
 	return &d, nil
 }
 
-func addTask(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
+func addTask(ctx context.Context, st *taskstore.Store, user string, a args) (result, error) {
 	var in taskstore.NewTask
 	var ok bool
 	var err error
@@ -322,7 +328,7 @@ func addTask(ctx context.Context, st *taskstore.Store, user string, a args) (any
 	return st.Add(ctx, user, in)
 }
 
-func listTasks(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
+func listTasks(ctx context.Context, st *taskstore.Store, user string, a args) (result, error) {
 	var o taskstore.ListOptions
 	var err error
 	for name, dst := range map[string]*string{
@@ -353,7 +359,7 @@ func listTasks(ctx context.Context, st *taskstore.Store, user string, a args) (a
 	return st.List(ctx, user, o)
 }
 
-func completeTask(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
+func completeTask(ctx context.Context, st *taskstore.Store, user string, a args) (result, error) {
 	id, err := requireTaskID(a)
 	if err != nil {
 		return nil, err
@@ -365,7 +371,7 @@ func completeTask(ctx context.Context, st *taskstore.Store, user string, a args)
 	return st.SetCompleted(ctx, user, id, completed || !ok)
 }
 
-func deleteTask(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
+func deleteTask(ctx context.Context, st *taskstore.Store, user string, a args) (result, error) {
 	id, err := requireTaskID(a)
 	if err != nil {
 		return nil, err
@@ -373,7 +379,7 @@ func deleteTask(ctx context.Context, st *taskstore.Store, user string, a args) (
 	return st.Delete(ctx, user, id)
 }
 
-func restoreTask(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
+func restoreTask(ctx context.Context, st *taskstore.Store, user string, a args) (result, error) {
 	id, err := requireTaskID(a)
 	if err != nil {
 		return nil, err
@@ -382,7 +388,7 @@ func restoreTask(ctx context.Context, st *taskstore.Store, user string, a args) 
 }
 
 // updateTask tells a field left out (keep it) from a field given as null (clear it).
-func updateTask(ctx context.Context, st *taskstore.Store, user string, a args) (any, error) {
+func updateTask(ctx context.Context, st *taskstore.Store, user string, a args) (result, error) {
 	id, err := requireTaskID(a)
 	if err != nil {
 		return nil, err

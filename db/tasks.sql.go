@@ -540,19 +540,28 @@ SET completed    = $1,
                         WHEN $1 THEN now() END,
     updated_at   = CASE WHEN completed = $1 THEN updated_at ELSE now() END
 WHERE user_id = $2 AND task_id = $3 AND deleted_at IS NULL
+  AND (NOT $4::boolean OR repeat IS NULL OR completed)
 RETURNING user_id, task_id, title, description, completed, completed_at, due_at, due_has_time, priority, tags, created_at, updated_at, due_date, repeat, repeat_done, deleted_at, priority_rank
 `
 
 type SetTaskCompletedParams struct {
-	Completed bool   `json:"completed"`
-	UserID    string `json:"user_id"`
-	TaskID    int64  `json:"task_id"`
+	Completed         bool   `json:"completed"`
+	UserID            string `json:"user_id"`
+	TaskID            int64  `json:"task_id"`
+	SkipOpenRepeating bool   `json:"skip_open_repeating"`
 }
 
 // Setting the state a task already has changes nothing (not even updated_at or completed_at),
-// which is what makes complete_task idempotent on a task that does not repeat.
+// which is what makes complete_task idempotent on a task that does not repeat. With
+// skip_open_repeating, an open repeating task is left alone (no row, as for a missing one):
+// completing it advances it to its next occurrence instead, which the store works out.
 func (q *Queries) SetTaskCompleted(ctx context.Context, arg SetTaskCompletedParams) (Task, error) {
-	row := q.db.QueryRow(ctx, setTaskCompleted, arg.Completed, arg.UserID, arg.TaskID)
+	row := q.db.QueryRow(ctx, setTaskCompleted,
+		arg.Completed,
+		arg.UserID,
+		arg.TaskID,
+		arg.SkipOpenRepeating,
+	)
 	var i Task
 	err := row.Scan(
 		&i.UserID,

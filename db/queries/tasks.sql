@@ -31,13 +31,16 @@ SELECT * FROM tasks WHERE user_id = $1 AND task_id = $2 AND deleted_at IS NULL;
 
 -- name: SetTaskCompleted :one
 -- Setting the state a task already has changes nothing (not even updated_at or completed_at),
--- which is what makes complete_task idempotent on a task that does not repeat.
+-- which is what makes complete_task idempotent on a task that does not repeat. With
+-- skip_open_repeating, an open repeating task is left alone (no row, as for a missing one):
+-- completing it advances it to its next occurrence instead, which the store works out.
 UPDATE tasks
 SET completed    = sqlc.arg(completed),
     completed_at = CASE WHEN completed = sqlc.arg(completed) THEN completed_at
                         WHEN sqlc.arg(completed) THEN now() END,
     updated_at   = CASE WHEN completed = sqlc.arg(completed) THEN updated_at ELSE now() END
 WHERE user_id = sqlc.arg(user_id) AND task_id = sqlc.arg(task_id) AND deleted_at IS NULL
+  AND (NOT sqlc.arg(skip_open_repeating)::boolean OR repeat IS NULL OR completed)
 RETURNING *;
 
 -- name: AdvanceRepeatingTask :one

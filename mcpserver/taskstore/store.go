@@ -99,6 +99,12 @@ func (s *Store) SetCompleted(ctx context.Context, user string, taskID int64, com
 		return Task{}, err
 	}
 	if completed {
+		// Most tasks do not repeat: one statement completes them. An open repeating task
+		// gives no row (nor does a missing one), and is advanced below.
+		row, err := s.q.SetTaskCompleted(ctx, db.SetTaskCompletedParams{UserID: user, TaskID: taskID, Completed: true, SkipOpenRepeating: true})
+		if !db.IsNotFound(err) {
+			return s.one(row, err, user, taskID, "complete")
+		}
 		// A concurrent change of the same task makes the advance find no row: read it again.
 	retry:
 		for attempt := 1; ; attempt++ {

@@ -242,10 +242,12 @@ func (s spec) handler(st *taskstore.Store, logger *slog.Logger, metrics *obs.Too
 			return mcp.NewToolResultError(internalErrorText), nil
 		}
 		result, outcome, err := s.call(ctx, st, id.UserID, req, allowed, logger)
-		logger.InfoContext(ctx, "tool call", "tool", s.name, "user", id.UserID,
-			"outcome", outcome, "duration", time.Since(start))
+		took := time.Since(start)
+		// LogAttrs: no boxing of the values when the audit line is filtered out.
+		logger.LogAttrs(ctx, slog.LevelInfo, "tool call", slog.String("tool", s.name), slog.String("user", id.UserID),
+			slog.String("outcome", outcome), slog.Duration("duration", took))
 		if metrics != nil {
-			metrics.Observe(s.name, outcome, time.Since(start))
+			metrics.Observe(s.name, outcome, took)
 		}
 		return result, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -24,8 +25,8 @@ type call struct {
 	method string
 	tool   string // params.name of a tools/call; "" when absent or not a string
 	uri    string // params.uri of a resources/read; "" when absent or not a string
-	// direct is set when the message is a tools/call that fastToolCalls may run itself.
-	direct *directCall
+	// direct is set (ok) when the message is a tools/call that fastToolCalls may run itself.
+	direct directCall
 }
 
 // directCall is a tools/call request that mcp-go would hand straight to the tool's handler:
@@ -33,6 +34,7 @@ type call struct {
 // that names no 2026-07-28 protocol version and asks for nothing but progress; not a task,
 // not the answer to an input request.
 type directCall struct {
+	ok   bool
 	id   mcp.RequestId
 	args json.RawMessage
 	meta *mcp.Meta
@@ -74,7 +76,7 @@ func peekCall(body []byte) (c call, ok bool) {
 			len(p.Task) == 0 && len(p.InputResponses) == 0 && len(p.RequestState) == 0 &&
 			(p.Meta == nil || len(p.Meta.AdditionalFields) == 0) {
 			if id, ok := requestID(msg.ID); ok {
-				c.direct = &directCall{id: id, args: p.Arguments, meta: p.Meta}
+				c.direct = directCall{ok: true, id: id, args: p.Arguments, meta: p.Meta}
 			}
 		}
 	case string(mcp.MethodResourcesRead):
@@ -88,20 +90,36 @@ func peekCall(body []byte) (c call, ok bool) {
 }
 
 // requestID decodes a request id as mcp-go does (into an interface: a string or a float64),
-// refusing the absent, null and non-scalar ids mcp-go treats otherwise.
+// refusing the absent, null and non-scalar ids mcp-go treats otherwise. raw is one valid
+// JSON value (the message has been decoded) of valid UTF-8 (peekCalls checked): a string
+// without escapes is its bytes, and a number is what strconv.ParseFloat makes of it, as in
+// encoding/json.
 func requestID(raw json.RawMessage) (mcp.RequestId, bool) {
+	switch {
+	case len(raw) == 0:
+		return mcp.RequestId{}, false
+	case raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0:
+		return mcp.NewRequestId(string(raw[1 : len(raw)-1])), true
+	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
+		f, err := strconv.ParseFloat(string(raw), 64)
+		return mcp.NewRequestId(f), err == nil
+	}
 	var v any
-	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+	if json.Unmarshal(raw, &v) != nil {
 		return mcp.RequestId{}, false
 	}
-	switch v.(type) {
-	case string, float64:
-		return mcp.NewRequestId(v), true
+	if s, ok := v.(string); ok {
+		return mcp.NewRequestId(s), true
 	}
 	return mcp.RequestId{}, false
 }
 
 type callKey struct{}
+
+// readBody hands a body that has been read on as a reader again.
+type readBody struct{ *bytes.Reader }
+
+func (readBody) Close() error { return nil }
 
 // peekCalls reads the (size-limited) body once, notes the call in the context and hands
 // the same bytes on. A body over the limit is answered 413 here.
@@ -128,7 +146,7 @@ func peekCalls(next http.Handler) http.Handler {
 			writeRPCError(w, http.StatusBadRequest, json.RawMessage("null"), mcp.PARSE_ERROR, "parse error: the request body is not valid UTF-8", nil)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &readBody{Reader: bytes.NewReader(body)}
 		c, _ := peekCall(body)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 	})
@@ -201,7 +219,8 @@ func (h *httpHandler) refuseWhileDBDown(next http.Handler) http.Handler {
 			return
 		}
 		ctx, dbFailed := httpedge.WatchUnavailable(r.Context())
-		held := &heldResponse{header: http.Header{}}
+		held := holdResponse()
+		defer held.release()
 		next.ServeHTTP(held, r.WithContext(ctx))
 		if dbFailed() && held.failed() {
 			writeUnavailable(w, c.id)
@@ -220,6 +239,28 @@ type heldResponse struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+}
+
+// heldResponses are reused: a list's answer is tens of kilobytes, grown anew for each call
+// otherwise.
+var heldResponses = sync.Pool{New: func() any { return &heldResponse{header: http.Header{}} }}
+
+// holdResponse returns an empty heldResponse; release it when its answer has been sent.
+func holdResponse() *heldResponse {
+	return heldResponses.Get().(*heldResponse)
+}
+
+// maxHeldReuse bounds the answers kept for reuse, so one huge answer does not stay in memory.
+const maxHeldReuse = 256 << 10
+
+func (h *heldResponse) release() {
+	if h.body.Cap() > maxHeldReuse {
+		return
+	}
+	clear(h.header)
+	h.status = 0
+	h.body.Reset()
+	heldResponses.Put(h)
 }
 
 func (h *heldResponse) Header() http.Header { return h.header }

@@ -44,7 +44,7 @@ func fastToolCalls(s *server.MCPServer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := peeked(r)
 		var tool *server.ServerTool
-		if c.direct != nil && r.Method == http.MethodPost && r.Header.Get(server.HeaderKeySessionID) == "" &&
+		if c.direct.ok && r.Method == http.MethodPost && r.Header.Get(server.HeaderKeySessionID) == "" &&
 			r.Header.Get("Last-Event-ID") == "" && legacyVersion(r.Header.Get(mcp.HeaderProtocolVersion)) &&
 			isJSON(r.Header.Get("Content-Type")) {
 			tool = s.GetTool(c.tool)

@@ -21,7 +21,8 @@ func (h *httpHandler) resourceNotFoundData(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		held := &heldResponse{header: http.Header{}}
+		held := holdResponse()
+		defer held.release()
 		next.ServeHTTP(held, r)
 		if strings.HasPrefix(held.header.Get("Content-Type"), "application/json") {
 			body := withErrorURI(held.body.Bytes(), c.uri)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -148,6 +149,9 @@ func (c *conn) close() {
 // user per call, and returns the calls per second and the latencies of the calls. Any
 // failed call ends the point with an error: a failing server has no throughput to report.
 func drive(ctx context.Context, addr string, reqs requests, concurrency int, d time.Duration) (point, error) {
+	// As many threads as pgbench runs at this concurrency: a lone caller on two threads
+	// would have Go's scheduler wake the second for nothing, on the cores the server needs.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(clientThreads(concurrency)))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	lat := make([][]time.Duration, concurrency)
@@ -185,3 +189,7 @@ func drive(ctx context.Context, addr string, reqs requests, concurrency int, d t
 	}
 	return newPoint(all, elapsed), nil
 }
+
+// clientThreads is how many threads each side's load client runs at concurrency c: pgbench
+// gets -j with this value, and this process's Go code as many at once (GOMAXPROCS).
+func clientThreads(c int) int { return min(c, 2) }

@@ -57,7 +57,7 @@ func (p pgbench) run(ctx context.Context, script string, c int, d time.Duration)
 	}
 	secs := max(1, int((d+time.Second-1)/time.Second))
 	args := []string{"-n", "-M", "simple", "-h", p.host, "-p", p.port, "-U", p.user,
-		"-c", strconv.Itoa(c), "-j", strconv.Itoa(min(c, 2)), "-T", strconv.Itoa(secs),
+		"-c", strconv.Itoa(c), "-j", strconv.Itoa(clientThreads(c)), "-T", strconv.Itoa(secs),
 		"-D", "prepared=0", "-f", file, "-l", "--log-prefix", filepath.Join(dir, "txlog"), p.dbname}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+time.Minute)
 	defer cancel()

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -188,35 +187,43 @@ func plainResult(res *mcp.CallToolResult) bool {
 }
 
 // writeString writes s as a JSON string exactly as encoding/json does by default (HTML
-// characters escaped, invalid UTF-8 replaced). A tool's text block is JSON from json.Marshal,
-// in which only quotes and backslashes need escaping; that common case is copied in one
-// pass, everything else goes through encoding/json.
+// characters escaped, invalid UTF-8 replaced). A tool's text block is JSON from our encoder,
+// in which only quotes and backslashes need escaping: that case is copied in one pass, run by
+// run; a string with anything else to escape goes through encoding/json.
 func writeString(buf *bytes.Buffer, s string) {
-	if !onlyQuotesToEscape(s) {
-		_ = json.NewEncoder(buf).Encode(s) // a string always encodes
-		buf.Truncate(buf.Len() - 1)        // Encode's newline
-		return
-	}
 	buf.Grow(len(s) + len(s)/4 + 2) // JSON text: about one quote in eight bytes
+	start := buf.Len()
 	b := append(buf.AvailableBuffer(), '"')
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			b = append(b, '\\')
+	run := 0 // start of the bytes not yet copied
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(append(b, s[run:i]...), '\\', c)
+			i++
+			run = i
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			writeStringSlow(buf, start, s)
+			return
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+				writeStringSlow(buf, start, s)
+				return
+			}
+			i += size
 		}
-		b = append(b, s[i])
 	}
-	buf.Write(append(b, '"'))
+	buf.Write(append(append(b, s[run:]...), '"'))
 }
 
-// onlyQuotesToEscape reports whether encoding/json would escape nothing in s but quotes and
-// backslashes: no control characters, no <, > or &, valid UTF-8 without U+2028 or U+2029.
-func onlyQuotesToEscape(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return utf8.ValidString(s) && !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029")
+// writeStringSlow writes s with encoding/json, at start.
+func writeStringSlow(buf *bytes.Buffer, start int, s string) {
+	buf.Truncate(start)
+	_ = json.NewEncoder(buf).Encode(s) // a string always encodes
+	buf.Truncate(buf.Len() - 1)        // Encode's newline
 }
 
 // compactHTML writes raw JSON as encoding/json writes a json.Marshaler's output: compacted,

@@ -104,6 +104,12 @@ func New(cfg Config) *Agent {
 	return &Agent{cfg: cfg, log: cfg.Logger}
 }
 
+// HistoryItems implements chatkit.HistoryReader: Respond reads this many stored items, which
+// the server then reads with the thread's lock, in the same round trip.
+func (a *Agent) HistoryItems() int { return historyItems }
+
+var _ chatkit.HistoryReader = (*Agent)(nil)
+
 // Messages the user sees when a turn cannot go on.
 const (
 	msgMCPDown = "The task service is unavailable right now, so I could not work on your tasks. " +

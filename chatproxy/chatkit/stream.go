@@ -42,6 +42,9 @@ type Stream struct {
 	order   []string // pending ids in the order they were added
 	gone    error    // why the client can no longer be written to
 	sent    bool     // a frame has gone out: errors can no longer be HTTP statuses
+	// recent is the thread's newest items (newest first) read with the lock, which
+	// Turn.History answers from once, as long as nothing has been written since.
+	recent *Page[Item]
 }
 
 // errClientGone is the cancel cause when a frame could not be written.
@@ -110,6 +113,7 @@ func (s *Stream) emitLocked(ev Event) error {
 			return nil
 		}
 	case ItemRemoved:
+		s.recent = nil
 		if err := s.store.DeleteItem(s.ctx, s.userID, s.thread.ID, e.ItemID); err != nil {
 			return fmt.Errorf("delete item %s: %w", e.ItemID, err)
 		}
@@ -120,6 +124,36 @@ func (s *Stream) emitLocked(ev Event) error {
 		return errors.New("chatkit: nil event")
 	}
 	return s.send(ev)
+}
+
+// sendStored sends an item event whose item the server has already stored (e.g. with the
+// thread's lock), applying Emit's checks but not storing it again.
+func (s *Stream) sendStored(ev Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone != nil {
+		return s.gone
+	}
+	if err := context.Cause(s.ctx); err != nil {
+		return err
+	}
+	return s.send(ev)
+}
+
+// takeRecent returns the newest max items read with the lock, oldest first, if they answer
+// for the thread as it is now: nothing has been written since, and they hold max items or
+// the whole thread. They are handed out once.
+func (s *Stream) takeRecent(max int) ([]Item, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.recent
+	s.recent = nil
+	if r == nil || (len(r.Data) < max && r.HasMore) {
+		return nil, false
+	}
+	items := slices.Clone(r.Data[:min(max, len(r.Data))])
+	slices.Reverse(items)
+	return items, true
 }
 
 // send writes one frame; a failed write means the client is gone and cancels the turn.
@@ -152,6 +186,7 @@ func (s *Stream) save(item Item) error {
 		return errors.New("chatkit: nil item")
 	}
 	s.prepare(item)
+	s.recent = nil
 	if err := s.store.SaveItem(s.ctx, s.userID, s.thread.ID, item); err != nil {
 		return fmt.Errorf("store %s %s: %w", item.ItemType(), item.Base().ID, err)
 	}

@@ -302,17 +302,15 @@ func notFoundOr(err error, format string, args ...any) error {
 // that the holder renews while it streams. Unlike a session advisory lock it pins no
 // connection per open stream (a pool of a few connections serves many streams), and unlike
 // an in-process mutex it holds across replicas; a crashed holder's lease simply expires.
-func (s *Store) LockThread(ctx context.Context, userID, threadID string) (chatkit.ThreadLock, error) {
+// Taking the lease, storing start's item and reading the thread and its newest items are one
+// statement (StartChatTurn), so a turn begins with one round trip.
+func (s *Store) LockThread(ctx context.Context, userID, threadID string, start chatkit.TurnStart) (*chatkit.LockedThread, error) {
 	token := newToken()
-	ttl := s.opt.LeaseTTL.Seconds()
 	deadline := time.Now().Add(s.opt.LockWait)
 	for {
-		n, err := s.q.AcquireChatThreadLease(ctx, db.AcquireChatThreadLeaseParams{UserID: userID, ID: threadID, Token: token, TtlSeconds: ttl})
-		if err != nil {
-			return nil, fmt.Errorf("lock thread %s: %w", threadID, err)
-		}
-		if n == 1 {
-			break
+		locked, err := s.startTurn(ctx, userID, threadID, token, start)
+		if err != nil || locked != nil {
+			return locked, err
 		}
 		if _, err := s.q.GetChatThreadCursor(ctx, db.GetChatThreadCursorParams{UserID: userID, ID: threadID}); err != nil {
 			return nil, notFoundOr(err, "lock thread %s", threadID)
@@ -326,9 +324,60 @@ func (s *Store) LockThread(ctx context.Context, userID, threadID string) (chatki
 		case <-time.After(s.opt.PollInterval):
 		}
 	}
+}
+
+// startTurn makes one attempt to take the thread; nil and no error when it is busy or missing.
+func (s *Store) startTurn(ctx context.Context, userID, threadID, token string, start chatkit.TurnStart) (*chatkit.LockedThread, error) {
+	p := db.StartChatTurnParams{Token: token, TtlSeconds: s.opt.LeaseTTL.Seconds(), UserID: userID, ThreadID: threadID}
+	if start.Recent > 0 {
+		p.RecentLimit = rowLimit(start.Recent)
+	}
+	var item chatkit.Item
+	if start.NewItem != nil {
+		item = start.NewItem()
+		b := item.Base()
+		doc, err := json.Marshal(item)
+		if err != nil {
+			return nil, fmt.Errorf("encode item %s: %w", b.ID, err)
+		}
+		p.ItemID, p.ItemType, p.ItemCreatedAt, p.ItemDoc = b.ID, item.ItemType(), b.CreatedAt, doc
+	}
+	rows, err := s.q.StartChatTurn(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("lock thread %s: %w", threadID, err)
+	}
+	if len(rows) == 0 || !rows[0].IsThread {
+		return nil, nil
+	}
 	l := &lease{s: s, userID: userID, threadID: threadID, token: token, lost: make(chan struct{}), done: make(chan struct{})}
+	locked, err := lockedThread(rows, item, start.Recent)
+	if err != nil {
+		l.Release() // taken by the statement, but the turn cannot start
+		return nil, err
+	}
 	go l.renew()
-	return l, nil
+	locked.ThreadLock = l
+	return locked, nil
+}
+
+// lockedThread reads StartChatTurn's rows: the thread, then up to recent items newest first.
+func lockedThread(rows []db.StartChatTurnRow, item chatkit.Item, recent int) (*chatkit.LockedThread, error) {
+	if item != nil && rows[0].Added == 0 {
+		return nil, fmt.Errorf("save item %s: the id belongs to another thread", item.Base().ID)
+	}
+	thread, err := decodeThread(rows[0].Doc)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]json.RawMessage, 0, len(rows)-1)
+	for _, r := range rows[1:] {
+		docs = append(docs, r.Doc)
+	}
+	page, err := toPage(docs, recent, decodeItem, func(i chatkit.Item) string { return i.Base().ID })
+	if err != nil {
+		return nil, err
+	}
+	return &chatkit.LockedThread{Thread: thread, Recent: page}, nil
 }
 
 type lease struct {

@@ -34,11 +34,49 @@ LIMIT @row_limit;
 DELETE FROM chat_threads
 WHERE user_id = @user_id AND id = @id;
 
--- name: AcquireChatThreadLease :execrows
--- Takes the thread's lease when it is free or expired; zero rows means busy or missing.
-UPDATE chat_threads
-SET lease_token = @token::text, lease_until = now() + make_interval(secs => @ttl_seconds::float8)
-WHERE user_id = @user_id AND id = @id AND (lease_until IS NULL OR lease_until < now());
+-- name: StartChatTurn :many
+-- What a streaming request does first, in one round trip: take the thread's lease when it is
+-- free or expired and, only then, upsert the turn's new item (none when @item_id is '') as
+-- UpsertChatItem does, and read the thread and its newest items. The first row is the thread
+-- (is_thread, with added = how many items were stored: 0 means the id lives in another
+-- thread), then up to @recent_limit items newest first, the new one included (it is not in
+-- the statement's snapshot, so it comes from the INSERT's RETURNING). No rows: the thread is
+-- busy or missing.
+WITH lease AS (
+    UPDATE chat_threads
+    SET lease_token = @token::text, lease_until = now() + make_interval(secs => @ttl_seconds::float8)
+    WHERE chat_threads.user_id = @user_id::text AND chat_threads.id = @thread_id::text
+      AND (lease_until IS NULL OR lease_until < now())
+    RETURNING chat_threads.created_at, chat_threads.seq, chat_threads.doc
+), added AS (
+    INSERT INTO chat_items (user_id, thread_id, id, type, created_at, doc)
+    SELECT @user_id::text, @thread_id::text, @item_id::text, @item_type::text,
+           @item_created_at::timestamptz, @item_doc::jsonb
+    FROM lease
+    WHERE @item_id::text <> ''
+    ON CONFLICT (user_id, id) DO UPDATE
+    SET doc = excluded.doc, type = excluded.type
+    WHERE chat_items.thread_id = excluded.thread_id
+    RETURNING chat_items.id, chat_items.created_at, chat_items.seq, chat_items.doc
+), recent AS (
+    SELECT added.created_at, added.seq, added.doc FROM added
+    UNION ALL
+    (SELECT i.created_at, i.seq, i.doc FROM chat_items i
+     WHERE i.user_id = @user_id::text AND i.thread_id = @thread_id::text
+       AND EXISTS (SELECT 1 FROM lease)
+       AND i.id NOT IN (SELECT added.id FROM added)
+     ORDER BY i.created_at DESC, i.seq DESC
+     LIMIT @recent_limit::int)
+)
+SELECT true AS is_thread, lease.created_at, lease.seq, lease.doc,
+       (SELECT count(*) FROM added) AS added
+FROM lease
+UNION ALL
+(SELECT false, recent.created_at, recent.seq, recent.doc, 0
+ FROM recent
+ ORDER BY recent.created_at DESC, recent.seq DESC
+ LIMIT @recent_limit::int)
+ORDER BY is_thread DESC, created_at DESC, seq DESC;
 
 -- name: RenewChatThreadLease :execrows
 UPDATE chat_threads

@@ -208,16 +208,15 @@ func (r *run) step(ctx context.Context, req llm.Request) (llm.Turn, error) {
 	var msg *chatkit.MessageWriter
 	start := time.Now()
 	t, err := r.a.cfg.LLM.Stream(ctx, req, func(delta string) error {
-		if msg == nil {
-			if err := r.settle(); err != nil {
-				return err
-			}
-			var err error
-			if msg, err = r.s.StartMessage(); err != nil {
-				return err
-			}
+		if msg != nil {
+			return msg.Delta(delta)
 		}
-		return msg.Delta(delta)
+		if err := r.settle(); err != nil {
+			return err
+		}
+		var err error
+		msg, err = r.s.StartMessageWith(delta)
+		return err
 	})
 	r.a.observeLLM(t, err, time.Since(start))
 	if ctx.Err() != nil {
@@ -240,11 +239,8 @@ func (r *run) say(text string) error {
 	if err := r.settle(); err != nil {
 		return err
 	}
-	msg, err := r.s.StartMessage()
+	msg, err := r.s.StartMessageWith(text)
 	if err != nil {
-		return err
-	}
-	if err := msg.Delta(text); err != nil {
 		return err
 	}
 	_, err = msg.Done()

@@ -69,7 +69,7 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 			return fmt.Errorf("create thread: %w", err)
 		}
 		return s.withThread(ctx, cancel, c, thread.ID, sink, TurnStart{Recent: s.history}, func(st *Stream, t *Thread) (*Turn, error) {
-			if err := st.send(ThreadCreated{Thread: t.Clone()}); err != nil {
+			if err := st.sendMaybeHeld(ThreadCreated{Thread: t.Clone()}, true); err != nil {
 				return nil, err
 			}
 			return s.sendUserMessage(st, first) // stored with the thread
@@ -192,8 +192,9 @@ func newUserMessage(in UserMessageInput) *UserMessageItem {
 }
 
 // sendUserMessage sends a user's message, already stored, and makes it the turn's input.
+// stream_options follows at once (respond), so the frame waits for that one's write.
 func (s *Server) sendUserMessage(st *Stream, item *UserMessageItem) (*Turn, error) {
-	if err := st.sendStored(ItemDone{Item: item}); err != nil {
+	if err := st.sendStored(ItemDone{Item: item}, true); err != nil {
 		return nil, err
 	}
 	return &Turn{Kind: TurnUserMessage, Input: item}, nil

@@ -121,7 +121,7 @@ func (s *Store) LoadThread(ctx context.Context, userID, threadID string) (*chatk
 	return decodeThread(doc)
 }
 
-func decodeThread(doc []byte) (*chatkit.Thread, error) {
+func decodeThread(doc json.RawMessage) (*chatkit.Thread, error) {
 	var t chatkit.Thread
 	if err := json.Unmarshal(doc, &t); err != nil {
 		return nil, fmt.Errorf("decode thread: %w", err)
@@ -192,19 +192,21 @@ func (s *Store) LoadItems(ctx context.Context, userID, threadID string, q chatki
 	if err != nil {
 		return chatkit.Page[chatkit.Item]{}, fmt.Errorf("list items of thread %s: %w", threadID, err)
 	}
-	return toPage(docs, q.Limit, decodeItem, func(i chatkit.Item) string { return i.Base().ID })
+	return toPage(docs, q.Limit, decodeItem, itemID)
 }
 
-func decodeItem(doc []byte) (chatkit.Item, error) { return chatkit.DecodeItem(doc) }
+func decodeItem(doc json.RawMessage) (chatkit.Item, error) { return chatkit.DecodeItem(doc) }
+
+func itemID(i chatkit.Item) string { return i.Base().ID }
 
 // rowLimit asks for one row more than the page, to learn has_more without a count.
 func rowLimit(limit int) int32 {
 	return int32(min(max(limit, 1), math.MaxInt32-1) + 1)
 }
 
-// toPage decodes up to limit documents; a further row means has_more, and then the cursor is
-// the id of the last row returned.
-func toPage[T any](docs []json.RawMessage, limit int, decode func([]byte) (T, error), id func(T) string) (chatkit.Page[T], error) {
+// toPage decodes up to limit rows (documents); a further row means has_more, and then the
+// cursor is the id of the last row returned.
+func toPage[R, T any](docs []R, limit int, decode func(R) (T, error), id func(T) string) (chatkit.Page[T], error) {
 	limit = max(limit, 1)
 	page := chatkit.Page[T]{Data: make([]T, 0, min(len(docs), limit))}
 	if len(docs) > limit {
@@ -369,11 +371,9 @@ func lockedThread(rows []db.StartChatTurnRow, item chatkit.Item, recent int) (*c
 	if err != nil {
 		return nil, err
 	}
-	docs := make([]json.RawMessage, 0, len(rows)-1)
-	for _, r := range rows[1:] {
-		docs = append(docs, r.Doc)
-	}
-	page, err := toPage(docs, recent, decodeItem, func(i chatkit.Item) string { return i.Base().ID })
+	page, err := toPage(rows[1:], recent, func(r db.StartChatTurnRow) (chatkit.Item, error) {
+		return chatkit.DecodeItemAs(r.ItemType, r.Doc)
+	}, itemID)
 	if err != nil {
 		return nil, err
 	}

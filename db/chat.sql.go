@@ -418,20 +418,20 @@ WITH lease AS (
     WHERE chat_items.thread_id = excluded.thread_id
     RETURNING chat_items.id, chat_items.type, chat_items.created_at, chat_items.seq, chat_items.doc
 ), recent AS (
-    SELECT added.type, added.created_at, added.seq, added.doc FROM added
+    SELECT added.id, added.type, added.created_at, added.seq, added.doc FROM added
     UNION ALL
-    (SELECT i.type, i.created_at, i.seq, i.doc FROM chat_items i
+    (SELECT i.id, i.type, i.created_at, i.seq, i.doc FROM chat_items i
      WHERE i.user_id = $3::text AND i.thread_id = $4::text
        AND EXISTS (SELECT 1 FROM lease)
        AND i.id NOT IN (SELECT added.id FROM added)
      ORDER BY i.created_at DESC, i.seq DESC
      LIMIT $9::int)
 )
-SELECT true AS is_thread, ''::text AS item_type, lease.created_at, lease.seq, lease.doc,
+SELECT true AS is_thread, ''::text AS item_id, ''::text AS item_type, lease.created_at, lease.seq, lease.doc,
        (SELECT count(*) FROM added) AS added
 FROM lease
 UNION ALL
-(SELECT false, recent.type, recent.created_at, recent.seq, recent.doc, 0
+(SELECT false, recent.id, recent.type, recent.created_at, recent.seq, recent.doc, 0
  FROM recent
  ORDER BY recent.created_at DESC, recent.seq DESC
  LIMIT $9::int)
@@ -452,6 +452,7 @@ type StartChatTurnParams struct {
 
 type StartChatTurnRow struct {
 	IsThread  bool            `json:"is_thread"`
+	ItemID    string          `json:"item_id"`
 	ItemType  string          `json:"item_type"`
 	CreatedAt time.Time       `json:"created_at"`
 	Seq       int64           `json:"seq"`
@@ -463,10 +464,9 @@ type StartChatTurnRow struct {
 // free or expired and, only then, upsert the turn's new item (none when @item_id is ”) as
 // UpsertChatItem does, and read the thread and its newest items. The first row is the thread
 // (is_thread, with added = how many items were stored: 0 means the id lives in another
-// thread), then up to @recent_limit items newest first with their item_type, the new one
-// included (it is not in
-// the statement's snapshot, so it comes from the INSERT's RETURNING). No rows: the thread is
-// busy or missing.
+// thread), then up to @recent_limit items newest first with their item_id and item_type, the
+// new one included (it is not in the statement's snapshot, so it comes from the INSERT's
+// RETURNING). No rows: the thread is busy or missing.
 func (q *Queries) StartChatTurn(ctx context.Context, arg StartChatTurnParams) ([]StartChatTurnRow, error) {
 	rows, err := q.db.Query(ctx, startChatTurn,
 		arg.Token,
@@ -488,6 +488,7 @@ func (q *Queries) StartChatTurn(ctx context.Context, arg StartChatTurnParams) ([
 		var i StartChatTurnRow
 		if err := rows.Scan(
 			&i.IsThread,
+			&i.ItemID,
 			&i.ItemType,
 			&i.CreatedAt,
 			&i.Seq,

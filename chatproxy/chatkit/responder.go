@@ -123,7 +123,8 @@ func (t *Turn) Items(ctx context.Context, q PageQuery) (Page[Item], error) {
 }
 
 // History returns the newest max items of the thread, oldest first, hidden ones included:
-// the usual model input. It includes this turn's Input.
+// the usual model input. It includes this turn's Input. The items are read-only: they may be
+// shared with other turns of the thread (see LockedThread.Recent).
 func (t *Turn) History(ctx context.Context, max int) ([]Item, error) {
 	if t.stream != nil {
 		if items, ok := t.stream.takeRecent(max); ok {

@@ -64,7 +64,8 @@ type LockedThread struct {
 	// Thread is the thread as stored when the lock was taken.
 	Thread *Thread
 	// Recent is the thread's newest TurnStart.Recent items, newest first (as LoadItems
-	// with Order Desc), NewItem's included.
+	// with Order Desc), NewItem's included. A store may share these items between the
+	// turns that read them (decoding each stored document once): they are read-only.
 	Recent Page[Item]
 }
 

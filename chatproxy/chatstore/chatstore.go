@@ -39,6 +39,7 @@ type Store struct {
 	pool *pgxpool.Pool
 	q    *db.Queries
 	opt  Options
+	memo itemMemo // the items turns start from, decoded
 }
 
 var _ chatkit.Store = (*Store)(nil)
@@ -352,7 +353,7 @@ func (s *Store) startTurn(ctx context.Context, userID, threadID, token string, s
 		return nil, nil
 	}
 	l := &lease{s: s, userID: userID, threadID: threadID, token: token, lost: make(chan struct{}), done: make(chan struct{})}
-	locked, err := lockedThread(rows, item, start.Recent)
+	locked, err := s.lockedThread(userID, rows, item, start.Recent)
 	if err != nil {
 		l.Release() // taken by the statement, but the turn cannot start
 		return nil, err
@@ -363,7 +364,7 @@ func (s *Store) startTurn(ctx context.Context, userID, threadID, token string, s
 }
 
 // lockedThread reads StartChatTurn's rows: the thread, then up to recent items newest first.
-func lockedThread(rows []db.StartChatTurnRow, item chatkit.Item, recent int) (*chatkit.LockedThread, error) {
+func (s *Store) lockedThread(userID string, rows []db.StartChatTurnRow, item chatkit.Item, recent int) (*chatkit.LockedThread, error) {
 	if item != nil && rows[0].Added == 0 {
 		return nil, fmt.Errorf("save item %s: the id belongs to another thread", item.Base().ID)
 	}
@@ -372,7 +373,7 @@ func lockedThread(rows []db.StartChatTurnRow, item chatkit.Item, recent int) (*c
 		return nil, err
 	}
 	page, err := toPage(rows[1:], recent, func(r db.StartChatTurnRow) (chatkit.Item, error) {
-		return chatkit.DecodeItemAs(r.ItemType, r.Doc)
+		return s.memo.decode(userID, r.ItemID, r.ItemType, r.Doc)
 	}, itemID)
 	if err != nil {
 		return nil, err

@@ -377,3 +377,43 @@ func TestLockThreadStartsTurn(t *testing.T) {
 	}
 	l.Release()
 }
+
+// A turn on one replica sees an item another replica changed since its last turn read it:
+// the items a store keeps decoded never stand in for what the database holds.
+func TestLockThreadSeesOtherReplicasChanges(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	var stores []*chatstore.Store
+	for range 2 {
+		pool, err := db.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		stores = append(stores, chatstore.New(pool, chatstore.Options{}))
+	}
+	ctx := t.Context()
+	a, b := stores[0], stores[1]
+	th := newThread(t, a, alice)
+	if err := a.SaveItem(ctx, alice, th.ID, message("m1", "before")); err != nil {
+		t.Fatal(err)
+	}
+	newest := func() string {
+		t.Helper()
+		l, err := a.LockThread(ctx, alice, th.ID, chatkit.TurnStart{Recent: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Release()
+		return l.Recent.Data[0].(*chatkit.AssistantMessageItem).Text()
+	}
+	if got := newest(); got != "before" {
+		t.Fatalf("first read: %q", got)
+	}
+	if err := b.SaveItem(ctx, alice, th.ID, message("m1", "after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := newest(); got != "after" {
+		t.Errorf("after the other replica's change the turn read %q, want %q", got, "after")
+	}
+}

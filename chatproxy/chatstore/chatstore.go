@@ -368,7 +368,7 @@ func (s *Store) lockedThread(userID string, rows []db.StartChatTurnRow, item cha
 	if item != nil && rows[0].Added == 0 {
 		return nil, fmt.Errorf("save item %s: the id belongs to another thread", item.Base().ID)
 	}
-	thread, err := decodeThread(rows[0].Doc)
+	thread, err := decodeThread(json.RawMessage(rows[0].Doc))
 	if err != nil {
 		return nil, err
 	}

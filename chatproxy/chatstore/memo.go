@@ -1,7 +1,6 @@
 package chatstore
 
 import (
-	"bytes"
 	"sync"
 
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
@@ -25,20 +24,20 @@ type itemMemo struct {
 type memoKey struct{ userID, itemID string }
 
 type memoEntry struct {
-	doc  []byte
+	doc  string
 	item chatkit.Item
 }
 
 // decode returns the item of doc (of type typ), decoded now or earlier from the same bytes.
-func (m *itemMemo) decode(userID, itemID, typ string, doc []byte) (chatkit.Item, error) {
+func (m *itemMemo) decode(userID, itemID, typ, doc string) (chatkit.Item, error) {
 	key := memoKey{userID, itemID}
 	m.mu.Lock()
 	e, ok := m.entries[key]
 	m.mu.Unlock()
-	if ok && bytes.Equal(e.doc, doc) && e.item.ItemType() == typ {
+	if ok && e.doc == doc && e.item.ItemType() == typ {
 		return e.item, nil
 	}
-	item, err := chatkit.DecodeItemAs(typ, doc)
+	item, err := chatkit.DecodeItemAs(typ, []byte(doc))
 	if err != nil {
 		return nil, err
 	}

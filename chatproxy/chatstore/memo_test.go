@@ -3,21 +3,22 @@ package chatstore
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
 )
 
 func TestItemMemo(t *testing.T) {
-	doc := func(id, text string) []byte {
+	doc := func(id, text string) string {
 		b, err := json.Marshal(&chatkit.AssistantMessageItem{ItemBase: chatkit.ItemBase{ID: id, ThreadID: "thr_1", CreatedAt: chatkit.Now()}, Content: []chatkit.OutputText{{Text: text}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		return string(b)
 	}
 	var m itemMemo
-	decode := func(user, id string, d []byte) chatkit.Item {
+	decode := func(user, id, d string) chatkit.Item {
 		t.Helper()
 		item, err := m.decode(user, id, chatkit.TypeAssistantMessage, d)
 		if err != nil {
@@ -30,11 +31,11 @@ func TestItemMemo(t *testing.T) {
 	cases := []struct {
 		name     string
 		user, id string
-		doc      []byte
+		doc      string
 		same     bool // the item decoded first is handed out again
 		wantText string
 	}{
-		{"the same bytes again", "alice", "m1", append([]byte(nil), first...), true, "one"},
+		{"the same document again", "alice", "m1", strings.Clone(first), true, "one"},
 		{"the item changed", "alice", "m1", doc("m1", "one, edited"), false, "one, edited"},
 		{"another user's item of that id", "bob", "m1", first, false, "one"},
 	}

@@ -41,7 +41,9 @@ WHERE user_id = @user_id AND id = @id;
 -- (is_thread, with added = how many items were stored: 0 means the id lives in another
 -- thread), then up to @recent_limit items newest first with their item_id and item_type, the
 -- new one included (it is not in the statement's snapshot, so it comes from the INSERT's
--- RETURNING). No rows: the thread is busy or missing.
+-- RETURNING). No rows: the thread is busy or missing. The documents come as text, which the
+-- driver hands over as they are (as jsonb it validates each one, twice the work of decoding
+-- an item the store has decoded before).
 WITH lease AS (
     UPDATE chat_threads
     SET lease_token = @token::text, lease_until = now() + make_interval(secs => @ttl_seconds::float8)
@@ -68,11 +70,11 @@ WITH lease AS (
      ORDER BY i.created_at DESC, i.seq DESC
      LIMIT @recent_limit::int)
 )
-SELECT true AS is_thread, ''::text AS item_id, ''::text AS item_type, lease.created_at, lease.seq, lease.doc,
+SELECT true AS is_thread, ''::text AS item_id, ''::text AS item_type, lease.created_at, lease.seq, lease.doc::text AS doc,
        (SELECT count(*) FROM added) AS added
 FROM lease
 UNION ALL
-(SELECT false, recent.id, recent.type, recent.created_at, recent.seq, recent.doc, 0
+(SELECT false, recent.id, recent.type, recent.created_at, recent.seq, recent.doc::text, 0
  FROM recent
  ORDER BY recent.created_at DESC, recent.seq DESC
  LIMIT @recent_limit::int)

@@ -195,6 +195,44 @@ func (q *Queries) InsertChatThread(ctx context.Context, arg InsertChatThreadPara
 	return err
 }
 
+const insertChatThreadWithItem = `-- name: InsertChatThreadWithItem :exec
+WITH thread AS (
+    INSERT INTO chat_threads (user_id, id, created_at, doc)
+    VALUES ($5, $6, $7, $8)
+    RETURNING chat_threads.user_id, chat_threads.id
+)
+INSERT INTO chat_items (user_id, thread_id, id, type, created_at, doc)
+SELECT thread.user_id, thread.id, $1::text, $2::text, $3::timestamptz, $4::jsonb
+FROM thread
+`
+
+type InsertChatThreadWithItemParams struct {
+	ItemID        string          `json:"item_id"`
+	ItemType      string          `json:"item_type"`
+	ItemCreatedAt time.Time       `json:"item_created_at"`
+	ItemDoc       json.RawMessage `json:"item_doc"`
+	UserID        string          `json:"user_id"`
+	ID            string          `json:"id"`
+	CreatedAt     time.Time       `json:"created_at"`
+	Doc           json.RawMessage `json:"doc"`
+}
+
+// A new thread and its first item in one statement (one round trip, all or nothing): an item
+// id that already exists fails the whole statement, so no thread is left without its item.
+func (q *Queries) InsertChatThreadWithItem(ctx context.Context, arg InsertChatThreadWithItemParams) error {
+	_, err := q.db.Exec(ctx, insertChatThreadWithItem,
+		arg.ItemID,
+		arg.ItemType,
+		arg.ItemCreatedAt,
+		arg.ItemDoc,
+		arg.UserID,
+		arg.ID,
+		arg.CreatedAt,
+		arg.Doc,
+	)
+	return err
+}
+
 const listChatItemsAsc = `-- name: ListChatItemsAsc :many
 SELECT doc FROM chat_items
 WHERE user_id = $1 AND thread_id = $2

@@ -14,7 +14,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -79,22 +78,32 @@ func start(order chatkit.Order) cursor {
 	return firstDesc
 }
 
-// CreateThread implements chatkit.Store.
+// CreateThread implements chatkit.Store: one statement, so the thread and its first item are
+// stored together or not at all, in one round trip.
 func (s *Store) CreateThread(ctx context.Context, userID string, t *chatkit.Thread, first chatkit.Item) error {
 	doc, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("encode thread %s: %w", t.ID, err)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := s.q.WithTx(tx).InsertChatThread(ctx, db.InsertChatThreadParams{UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc})
-		if err != nil {
+	if first == nil {
+		if err := s.q.InsertChatThread(ctx, db.InsertChatThreadParams{UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc}); err != nil {
 			return fmt.Errorf("insert thread %s: %w", t.ID, err)
 		}
-		if first == nil {
-			return nil
-		}
-		return saveItem(ctx, s.q.WithTx(tx), userID, t.ID, first)
+		return nil
+	}
+	b := first.Base()
+	itemDoc, err := json.Marshal(first)
+	if err != nil {
+		return fmt.Errorf("encode item %s: %w", b.ID, err)
+	}
+	err = s.q.InsertChatThreadWithItem(ctx, db.InsertChatThreadWithItemParams{
+		UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc,
+		ItemID: b.ID, ItemType: first.ItemType(), ItemCreatedAt: b.CreatedAt, ItemDoc: itemDoc,
 	})
+	if err != nil {
+		return fmt.Errorf("insert thread %s with item %s: %w", t.ID, b.ID, err)
+	}
+	return nil
 }
 
 // SaveThread implements chatkit.Store.

@@ -6,6 +6,18 @@
 INSERT INTO chat_threads (user_id, id, created_at, doc)
 VALUES (@user_id, @id, @created_at, @doc);
 
+-- name: InsertChatThreadWithItem :exec
+-- A new thread and its first item in one statement (one round trip, all or nothing): an item
+-- id that already exists fails the whole statement, so no thread is left without its item.
+WITH thread AS (
+    INSERT INTO chat_threads (user_id, id, created_at, doc)
+    VALUES (@user_id, @id, @created_at, @doc)
+    RETURNING chat_threads.user_id, chat_threads.id
+)
+INSERT INTO chat_items (user_id, thread_id, id, type, created_at, doc)
+SELECT thread.user_id, thread.id, @item_id::text, @item_type::text, @item_created_at::timestamptz, @item_doc::jsonb
+FROM thread;
+
 -- name: UpdateChatThread :execrows
 UPDATE chat_threads SET doc = @doc
 WHERE user_id = @user_id AND id = @id;

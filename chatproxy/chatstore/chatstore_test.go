@@ -252,9 +252,10 @@ func TestLockLeases(t *testing.T) {
 	}
 }
 
-// Two stores on two pools (two replicas) never hold one thread at the same time.
-func TestLockAcrossReplicas(t *testing.T) {
-	t.Parallel()
+// replicas returns two stores on one database, each with a pool of its own, as two chatproxy
+// replicas have.
+func replicas(t *testing.T, opt chatstore.Options) []*chatstore.Store {
+	t.Helper()
 	url := pgtest.URL(t)
 	var stores []*chatstore.Store
 	for range 2 {
@@ -263,8 +264,15 @@ func TestLockAcrossReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(pool.Close)
-		stores = append(stores, chatstore.New(pool, chatstore.Options{PollInterval: 2 * time.Millisecond}))
+		stores = append(stores, chatstore.New(pool, opt))
 	}
+	return stores
+}
+
+// Two stores on two pools (two replicas) never hold one thread at the same time.
+func TestLockAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	stores := replicas(t, chatstore.Options{PollInterval: 2 * time.Millisecond})
 	th := newThread(t, stores[0], alice)
 	var inside, maxInside, entries atomic.Int32
 	var wg sync.WaitGroup
@@ -382,16 +390,7 @@ func TestLockThreadStartsTurn(t *testing.T) {
 // the items a store keeps decoded never stand in for what the database holds.
 func TestLockThreadSeesOtherReplicasChanges(t *testing.T) {
 	t.Parallel()
-	url := pgtest.URL(t)
-	var stores []*chatstore.Store
-	for range 2 {
-		pool, err := db.Open(t.Context(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		stores = append(stores, chatstore.New(pool, chatstore.Options{}))
-	}
+	stores := replicas(t, chatstore.Options{})
 	ctx := t.Context()
 	a, b := stores[0], stores[1]
 	th := newThread(t, a, alice)

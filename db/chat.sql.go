@@ -11,33 +11,6 @@ import (
 	"time"
 )
 
-const acquireChatThreadLease = `-- name: AcquireChatThreadLease :execrows
-UPDATE chat_threads
-SET lease_token = $1::text, lease_until = now() + make_interval(secs => $2::float8)
-WHERE user_id = $3 AND id = $4 AND (lease_until IS NULL OR lease_until < now())
-`
-
-type AcquireChatThreadLeaseParams struct {
-	Token      string  `json:"token"`
-	TtlSeconds float64 `json:"ttl_seconds"`
-	UserID     string  `json:"user_id"`
-	ID         string  `json:"id"`
-}
-
-// Takes the thread's lease when it is free or expired; zero rows means busy or missing.
-func (q *Queries) AcquireChatThreadLease(ctx context.Context, arg AcquireChatThreadLeaseParams) (int64, error) {
-	result, err := q.db.Exec(ctx, acquireChatThreadLease,
-		arg.Token,
-		arg.TtlSeconds,
-		arg.UserID,
-		arg.ID,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const countChatItems = `-- name: CountChatItems :one
 SELECT count(*) FROM chat_items
 WHERE user_id = $1 AND thread_id = $2 AND id = ANY($3::text[])
@@ -214,6 +187,44 @@ type InsertChatThreadParams struct {
 // resolves a cursor to its (created_at, seq) and passes a sentinel for the first page.
 func (q *Queries) InsertChatThread(ctx context.Context, arg InsertChatThreadParams) error {
 	_, err := q.db.Exec(ctx, insertChatThread,
+		arg.UserID,
+		arg.ID,
+		arg.CreatedAt,
+		arg.Doc,
+	)
+	return err
+}
+
+const insertChatThreadWithItem = `-- name: InsertChatThreadWithItem :exec
+WITH thread AS (
+    INSERT INTO chat_threads (user_id, id, created_at, doc)
+    VALUES ($5, $6, $7, $8)
+    RETURNING chat_threads.user_id, chat_threads.id
+)
+INSERT INTO chat_items (user_id, thread_id, id, type, created_at, doc)
+SELECT thread.user_id, thread.id, $1::text, $2::text, $3::timestamptz, $4::jsonb
+FROM thread
+`
+
+type InsertChatThreadWithItemParams struct {
+	ItemID        string          `json:"item_id"`
+	ItemType      string          `json:"item_type"`
+	ItemCreatedAt time.Time       `json:"item_created_at"`
+	ItemDoc       json.RawMessage `json:"item_doc"`
+	UserID        string          `json:"user_id"`
+	ID            string          `json:"id"`
+	CreatedAt     time.Time       `json:"created_at"`
+	Doc           json.RawMessage `json:"doc"`
+}
+
+// A new thread and its first item in one statement (one round trip, all or nothing): an item
+// id that already exists fails the whole statement, so no thread is left without its item.
+func (q *Queries) InsertChatThreadWithItem(ctx context.Context, arg InsertChatThreadWithItemParams) error {
+	_, err := q.db.Exec(ctx, insertChatThreadWithItem,
+		arg.ItemID,
+		arg.ItemType,
+		arg.ItemCreatedAt,
+		arg.ItemDoc,
 		arg.UserID,
 		arg.ID,
 		arg.CreatedAt,
@@ -425,6 +436,113 @@ func (q *Queries) RenewChatThreadLease(ctx context.Context, arg RenewChatThreadL
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const startChatTurn = `-- name: StartChatTurn :many
+WITH lease AS (
+    UPDATE chat_threads
+    SET lease_token = $1::text, lease_until = now() + make_interval(secs => $2::float8)
+    WHERE chat_threads.user_id = $3::text AND chat_threads.id = $4::text
+      AND (lease_until IS NULL OR lease_until < now())
+    RETURNING chat_threads.created_at, chat_threads.seq, chat_threads.doc
+), added AS (
+    INSERT INTO chat_items (user_id, thread_id, id, type, created_at, doc)
+    SELECT $3::text, $4::text, $5::text, $6::text,
+           $7::timestamptz, $8::jsonb
+    FROM lease
+    WHERE $5::text <> ''
+    ON CONFLICT (user_id, id) DO UPDATE
+    SET doc = excluded.doc, type = excluded.type
+    WHERE chat_items.thread_id = excluded.thread_id
+    RETURNING chat_items.id, chat_items.type, chat_items.created_at, chat_items.seq, chat_items.doc
+), recent AS (
+    SELECT added.id, added.type, added.created_at, added.seq, added.doc FROM added
+    UNION ALL
+    (SELECT i.id, i.type, i.created_at, i.seq, i.doc FROM chat_items i
+     WHERE i.user_id = $3::text AND i.thread_id = $4::text
+       AND EXISTS (SELECT 1 FROM lease)
+       AND i.id NOT IN (SELECT added.id FROM added)
+     ORDER BY i.created_at DESC, i.seq DESC
+     LIMIT $9::int)
+)
+SELECT true AS is_thread, ''::text AS item_id, ''::text AS item_type, lease.created_at, lease.seq, lease.doc::text AS doc,
+       (SELECT count(*) FROM added) AS added
+FROM lease
+UNION ALL
+(SELECT false, recent.id, recent.type, recent.created_at, recent.seq, recent.doc::text, 0
+ FROM recent
+ ORDER BY recent.created_at DESC, recent.seq DESC
+ LIMIT $9::int)
+ORDER BY is_thread DESC, created_at DESC, seq DESC
+`
+
+type StartChatTurnParams struct {
+	Token         string          `json:"token"`
+	TtlSeconds    float64         `json:"ttl_seconds"`
+	UserID        string          `json:"user_id"`
+	ThreadID      string          `json:"thread_id"`
+	ItemID        string          `json:"item_id"`
+	ItemType      string          `json:"item_type"`
+	ItemCreatedAt time.Time       `json:"item_created_at"`
+	ItemDoc       json.RawMessage `json:"item_doc"`
+	RecentLimit   int32           `json:"recent_limit"`
+}
+
+type StartChatTurnRow struct {
+	IsThread  bool      `json:"is_thread"`
+	ItemID    string    `json:"item_id"`
+	ItemType  string    `json:"item_type"`
+	CreatedAt time.Time `json:"created_at"`
+	Seq       int64     `json:"seq"`
+	Doc       string    `json:"doc"`
+	Added     int64     `json:"added"`
+}
+
+// What a streaming request does first, in one round trip: take the thread's lease when it is
+// free or expired and, only then, upsert the turn's new item (none when @item_id is ”) as
+// UpsertChatItem does, and read the thread and its newest items. The first row is the thread
+// (is_thread, with added = how many items were stored: 0 means the id lives in another
+// thread), then up to @recent_limit items newest first with their item_id and item_type, the
+// new one included (it is not in the statement's snapshot, so it comes from the INSERT's
+// RETURNING). No rows: the thread is busy or missing. The documents come as text, which the
+// driver hands over as they are (as jsonb it validates each one, twice the work of decoding
+// an item the store has decoded before).
+func (q *Queries) StartChatTurn(ctx context.Context, arg StartChatTurnParams) ([]StartChatTurnRow, error) {
+	rows, err := q.db.Query(ctx, startChatTurn,
+		arg.Token,
+		arg.TtlSeconds,
+		arg.UserID,
+		arg.ThreadID,
+		arg.ItemID,
+		arg.ItemType,
+		arg.ItemCreatedAt,
+		arg.ItemDoc,
+		arg.RecentLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StartChatTurnRow{}
+	for rows.Next() {
+		var i StartChatTurnRow
+		if err := rows.Scan(
+			&i.IsThread,
+			&i.ItemID,
+			&i.ItemType,
+			&i.CreatedAt,
+			&i.Seq,
+			&i.Doc,
+			&i.Added,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const updateChatThread = `-- name: UpdateChatThread :execrows

@@ -61,11 +61,11 @@ func (a *Agent) act(ctx context.Context, turn *chatkit.Turn) (actionResult, erro
 		return actionResult{}, chatkit.CustomError(msgBadPayload, false)
 	}
 	user := mcpclient.User{ID: turn.Caller.UserID, Token: turn.Caller.Token}
-	tools, err := a.cfg.MCP.Tools(ctx, user)
+	tools, err := a.toolSet(ctx, user)
 	if err != nil {
-		return actionResult{}, a.mcpError(ctx, err)
+		return actionResult{}, err
 	}
-	catalog := mcpclient.NewCatalog(tools)
+	catalog := tools.catalog
 	call := func(name string, args map[string]any) (mcpclient.Result, error) {
 		raw, _ := json.Marshal(args)
 		res, err := a.cfg.MCP.CallTool(ctx, user, name, raw)

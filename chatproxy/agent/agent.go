@@ -54,29 +54,37 @@ type Config struct {
 type Agent struct {
 	cfg Config
 	log *slog.Logger
-	// defs is the last tool list converted for the model. mcpclient hands out the same
-	// cached slice until it refreshes it, so the conversion (a JSON round trip per tool
-	// schema, about a tenth of a turn's CPU) runs once per refresh instead of once per turn.
-	defs atomic.Pointer[toolDefs]
+	// tools is mcpserver's last tool list as the model and the agent use it. mcpclient hands
+	// out the same cached slice until it refreshes it, so the conversions (a JSON round trip
+	// per tool schema for the model's definitions and again for the catalog's traits, together
+	// a third of a turn's CPU) run once per refresh instead of once per turn.
+	tools atomic.Pointer[toolSet]
 }
 
-type toolDefs struct {
-	tools []mcp.Tool
-	defs  []openai.Tool
+// toolSet is one tool list, converted.
+type toolSet struct {
+	list    []mcp.Tool
+	defs    []openai.Tool     // function definitions for the model
+	catalog mcpclient.Catalog // what each tool declares
 }
 
-// functionTools converts tools for the model, reusing the last conversion while the list is
-// the same slice.
-func (a *Agent) functionTools(tools []mcp.Tool) ([]openai.Tool, error) {
-	if d := a.defs.Load(); d != nil && len(d.tools) == len(tools) && len(tools) > 0 && &d.tools[0] == &tools[0] {
-		return d.defs, nil
+// toolSet returns mcpserver's tools converted, reusing the last conversion while mcpclient
+// hands out the same slice.
+func (a *Agent) toolSet(ctx context.Context, user mcpclient.User) (*toolSet, error) {
+	tools, err := a.cfg.MCP.Tools(ctx, user)
+	if err != nil {
+		return nil, a.mcpError(ctx, err)
+	}
+	if t := a.tools.Load(); t != nil && len(t.list) == len(tools) && len(tools) > 0 && &t.list[0] == &tools[0] {
+		return t, nil
 	}
 	defs, err := mcpclient.OpenAITools(tools)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("convert mcpserver tools: %w", err)
 	}
-	a.defs.Store(&toolDefs{tools: tools, defs: defs})
-	return defs, nil
+	t := &toolSet{list: tools, defs: defs, catalog: mcpclient.NewCatalog(tools)}
+	a.tools.Store(t)
+	return t, nil
 }
 
 // New returns an Agent; zero Config fields get their defaults.
@@ -95,6 +103,12 @@ func New(cfg Config) *Agent {
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger}
 }
+
+// HistoryItems implements chatkit.HistoryReader: Respond reads this many stored items, which
+// the server then reads with the thread's lock, in the same round trip.
+func (a *Agent) HistoryItems() int { return historyItems }
+
+var _ chatkit.HistoryReader = (*Agent)(nil)
 
 // Messages the user sees when a turn cannot go on.
 const (
@@ -120,13 +134,9 @@ func (a *Agent) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.Stre
 		return chatkit.CustomError(llm.ErrNotConfigured.Error(), false)
 	}
 	user := mcpclient.User{ID: turn.Caller.UserID, Token: turn.Caller.Token}
-	tools, err := a.cfg.MCP.Tools(ctx, user)
+	tools, err := a.toolSet(ctx, user)
 	if err != nil {
-		return a.mcpError(ctx, err)
-	}
-	defs, err := a.functionTools(tools)
-	if err != nil {
-		return fmt.Errorf("convert mcpserver tools: %w", err)
+		return err
 	}
 	items, err := turn.History(ctx, historyItems)
 	if err != nil {
@@ -135,9 +145,9 @@ func (a *Agent) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.Stre
 	msgs := append([]llm.Message{{Role: llm.RoleSystem, Content: systemPrompt(a.cfg.Now(), clientZone(turn.Caller), turn.Caller.Locale)}},
 		trimHistory(historyMessages(items), a.cfg.HistoryBudget)...)
 
-	r := &run{a: a, s: s, user: user, tools: mcpclient.NewCatalog(tools), zone: headerZone(turn.Caller)}
+	r := &run{a: a, s: s, user: user, tools: tools.catalog, zone: headerZone(turn.Caller)}
 	defer r.closeWorkflow()
-	reply, err := r.loop(ctx, llm.Request{Messages: msgs, Tools: defs})
+	reply, err := r.loop(ctx, llm.Request{Messages: msgs, Tools: tools.defs})
 	if err != nil {
 		return err
 	}
@@ -198,16 +208,15 @@ func (r *run) step(ctx context.Context, req llm.Request) (llm.Turn, error) {
 	var msg *chatkit.MessageWriter
 	start := time.Now()
 	t, err := r.a.cfg.LLM.Stream(ctx, req, func(delta string) error {
-		if msg == nil {
-			if err := r.settle(); err != nil {
-				return err
-			}
-			var err error
-			if msg, err = r.s.StartMessage(); err != nil {
-				return err
-			}
+		if msg != nil {
+			return msg.Delta(delta)
 		}
-		return msg.Delta(delta)
+		if err := r.settle(); err != nil {
+			return err
+		}
+		var err error
+		msg, err = r.s.StartMessageWith(delta)
+		return err
 	})
 	r.a.observeLLM(t, err, time.Since(start))
 	if ctx.Err() != nil {
@@ -230,11 +239,8 @@ func (r *run) say(text string) error {
 	if err := r.settle(); err != nil {
 		return err
 	}
-	msg, err := r.s.StartMessage()
+	msg, err := r.s.StartMessageWith(text)
 	if err != nil {
-		return err
-	}
-	if err := msg.Delta(text); err != nil {
 		return err
 	}
 	_, err = msg.Done()

@@ -297,9 +297,9 @@ type lockSpy struct {
 	calls, acquired chan string
 }
 
-func (s lockSpy) LockThread(ctx context.Context, userID, threadID string) (chatkit.ThreadLock, error) {
+func (s lockSpy) LockThread(ctx context.Context, userID, threadID string, start chatkit.TurnStart) (*chatkit.LockedThread, error) {
 	s.calls <- threadID
-	l, err := s.Store.LockThread(ctx, userID, threadID)
+	l, err := s.Store.LockThread(ctx, userID, threadID, start)
 	s.acquired <- threadID
 	return l, err
 }

@@ -105,7 +105,12 @@ func newSSESink(w http.ResponseWriter) *sseSink {
 	return &sseSink{w: w, rc: http.NewResponseController(w)}
 }
 
-func (s *sseSink) Send(ev Event) error {
+func (s *sseSink) Send(ev Event) error { return s.send(ev, true) }
+
+// sendHeld implements heldSink.
+func (s *sseSink) sendHeld(ev Event) error { return s.send(ev, false) }
+
+func (s *sseSink) send(ev Event, flush bool) error {
 	var (
 		body []byte
 		err  error
@@ -114,7 +119,7 @@ func (s *sseSink) Send(ev Event) error {
 	case ItemUpdated:
 		if d, ok := e.Update.(TextDelta); ok { // the per-token path: no intermediate copy
 			s.buf = append(appendTextDelta(append(s.buf[:0], "data: "...), e.ItemID, d), "\n\n"...)
-			return s.write(s.buf)
+			return s.write(s.buf, flush)
 		}
 		body, err = e.MarshalJSON()
 	case json.Marshaler:
@@ -126,11 +131,12 @@ func (s *sseSink) Send(ev Event) error {
 		return err
 	}
 	s.buf = append(append(append(s.buf[:0], "data: "...), body...), "\n\n"...)
-	return s.write(s.buf)
+	return s.write(s.buf, flush)
 }
 
-// write sends one frame, committing the headers first if this is the first, and flushes it.
-func (s *sseSink) write(frame []byte) error {
+// write sends one frame, committing the headers first if this is the first, and flushes it
+// unless the caller sends another frame at once.
+func (s *sseSink) write(frame []byte, flush bool) error {
 	if !s.started {
 		h := s.w.Header()
 		h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -145,6 +151,9 @@ func (s *sseSink) write(frame []byte) error {
 	}
 	if _, err := s.w.Write(frame); err != nil {
 		return err
+	}
+	if !flush {
+		return nil
 	}
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err

@@ -86,8 +86,14 @@ func DecodeItem(data []byte) (Item, error) {
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("decode item: %w", err)
 	}
+	return DecodeItemAs(head.Type, data)
+}
+
+// DecodeItemAs is DecodeItem for a document whose type the caller knows already (a store
+// that keeps it beside the document), which spares a whole pass over the document.
+func DecodeItemAs(typ string, data []byte) (Item, error) {
 	var item Item
-	switch head.Type {
+	switch typ {
 	case TypeUserMessage:
 		item = &UserMessageItem{}
 	case TypeAssistantMessage:
@@ -111,10 +117,10 @@ func DecodeItem(data []byte) (Item, error) {
 	case TypeSDKHiddenContext:
 		item = &SDKHiddenContextItem{}
 	default:
-		return nil, fmt.Errorf("decode item: unknown type %q", head.Type)
+		return nil, fmt.Errorf("decode item: unknown type %q", typ)
 	}
 	if err := json.Unmarshal(data, item); err != nil {
-		return nil, fmt.Errorf("decode %s item: %w", head.Type, err)
+		return nil, fmt.Errorf("decode %s item: %w", typ, err)
 	}
 	return item, nil
 }

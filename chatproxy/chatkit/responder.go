@@ -36,6 +36,14 @@ type SyncActionResponder interface {
 	SyncAction(ctx context.Context, turn *Turn) (Item, error)
 }
 
+// HistoryReader is implemented by responders that read the thread's history at the start of
+// a user message's turn, as Turn.History(ctx, HistoryItems()). The server then reads those
+// items in the same database round trip that locks the thread and stores the message, and
+// History answers from them instead of asking the store again.
+type HistoryReader interface {
+	HistoryItems() int
+}
+
 // ResponderFunc lets a function be a Responder.
 type ResponderFunc func(ctx context.Context, turn *Turn, s *Stream) error
 
@@ -94,7 +102,8 @@ type Turn struct {
 	Action          *Action
 	Sender          *WidgetItem
 
-	store Store
+	store  Store
+	stream *Stream // nil outside a streaming request
 }
 
 // Items pages through the thread's stored items, hidden ones included (they are model
@@ -114,8 +123,14 @@ func (t *Turn) Items(ctx context.Context, q PageQuery) (Page[Item], error) {
 }
 
 // History returns the newest max items of the thread, oldest first, hidden ones included:
-// the usual model input. It includes this turn's Input.
+// the usual model input. It includes this turn's Input. The items are read-only: they may be
+// shared with other turns of the thread (see LockedThread.Recent).
 func (t *Turn) History(ctx context.Context, max int) ([]Item, error) {
+	if t.stream != nil {
+		if items, ok := t.stream.takeRecent(max); ok {
+			return items, nil
+		}
+	}
 	var items []Item
 	q := PageQuery{Order: Desc}
 	for len(items) < max {

@@ -30,6 +30,9 @@ type Server struct {
 	log           *slog.Logger
 	limits        Limits
 	disableCancel bool
+	// history is how many items the responder reads at the start of a user message's turn
+	// (HistoryReader); the server reads them with the thread's lock.
+	history int
 }
 
 // NewServer checks o and builds a Server.
@@ -40,7 +43,11 @@ func NewServer(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Server{store: o.Store, responder: o.Responder, log: o.Logger, limits: o.Limits.withDefaults(), disableCancel: o.DisableCancel}, nil
+	s := &Server{store: o.Store, responder: o.Responder, log: o.Logger, limits: o.Limits.withDefaults(), disableCancel: o.DisableCancel}
+	if hr, ok := o.Responder.(HistoryReader); ok {
+		s.history = max(hr.HistoryItems(), 0)
+	}
+	return s, nil
 }
 
 // Stream runs one streaming request for c, sending its events to sink. Every problem found
@@ -61,23 +68,29 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 		if err := s.store.CreateThread(ctx, c.UserID, thread, first); err != nil {
 			return fmt.Errorf("create thread: %w", err)
 		}
-		return s.withThread(ctx, cancel, c, thread.ID, sink, func(st *Stream, t *Thread) (*Turn, error) {
-			if err := st.send(ThreadCreated{Thread: t.Clone()}); err != nil {
+		return s.withThread(ctx, cancel, c, thread.ID, sink, TurnStart{Recent: s.history}, func(st *Stream, t *Thread) (*Turn, error) {
+			if err := st.sendMaybeHeld(ThreadCreated{Thread: t.Clone()}, true); err != nil {
 				return nil, err
 			}
-			// Stored with the thread already; emitting it saves it again (an upsert by id,
-			// which changes nothing) and sends it.
-			return s.emitUserMessage(st, first)
+			return s.sendUserMessage(st, first) // stored with the thread
 		})
 	case *AddUserMessageRequest:
 		if err := r.Input.validate(s.limits); err != nil {
 			return err
 		}
-		return s.withThread(ctx, cancel, c, r.ThreadID, sink, func(st *Stream, t *Thread) (*Turn, error) {
-			return s.addUserMessage(st, r.Input)
+		// The message is stored, and the history read, in the round trip that locks the
+		// thread.
+		var msg *UserMessageItem
+		start := TurnStart{Recent: s.history, NewItem: func() Item {
+			msg = newUserMessage(r.Input)
+			msg.ID, msg.ThreadID, msg.CreatedAt = NewID(PrefixMessage), r.ThreadID, Now()
+			return msg
+		}}
+		return s.withThread(ctx, cancel, c, r.ThreadID, sink, start, func(st *Stream, t *Thread) (*Turn, error) {
+			return s.sendUserMessage(st, msg)
 		})
 	case *AddClientToolOutputRequest:
-		return s.withThread(ctx, cancel, c, r.ThreadID, sink, func(st *Stream, t *Thread) (*Turn, error) {
+		return s.withThread(ctx, cancel, c, r.ThreadID, sink, TurnStart{}, func(st *Stream, t *Thread) (*Turn, error) {
 			call, err := s.completeToolCall(ctx, c.UserID, t.ID, r.Result)
 			if err != nil {
 				return nil, err
@@ -85,7 +98,7 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 			return &Turn{Kind: TurnClientToolOutput, ToolCall: call}, nil
 		})
 	case *AddStructuredInputRequest:
-		return s.withThread(ctx, cancel, c, r.ThreadID, sink, func(st *Stream, t *Thread) (*Turn, error) {
+		return s.withThread(ctx, cancel, c, r.ThreadID, sink, TurnStart{}, func(st *Stream, t *Thread) (*Turn, error) {
 			item, err := s.answerStructuredInput(ctx, c.UserID, t.ID, r)
 			if err != nil {
 				return nil, err
@@ -93,7 +106,7 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 			return &Turn{Kind: TurnStructuredInput, StructuredInput: item}, nil
 		})
 	case *RetryAfterItemRequest:
-		return s.withThread(ctx, cancel, c, r.ThreadID, sink, func(st *Stream, t *Thread) (*Turn, error) {
+		return s.withThread(ctx, cancel, c, r.ThreadID, sink, TurnStart{}, func(st *Stream, t *Thread) (*Turn, error) {
 			item, err := s.store.LoadItem(ctx, c.UserID, t.ID, r.ItemID)
 			if err != nil {
 				return nil, storeError(err, "item "+r.ItemID)
@@ -108,7 +121,7 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 			return &Turn{Kind: TurnRetry, Input: user}, nil
 		})
 	case *CustomActionRequest:
-		return s.withThread(ctx, cancel, c, r.ThreadID, sink, func(st *Stream, t *Thread) (*Turn, error) {
+		return s.withThread(ctx, cancel, c, r.ThreadID, sink, TurnStart{}, func(st *Stream, t *Thread) (*Turn, error) {
 			sender, err := s.actionSender(ctx, c.UserID, t.ID, r.ItemID)
 			if errors.Is(err, errNotWidget) {
 				// The reference answers exactly one error frame, without stream_options.
@@ -124,27 +137,28 @@ func (s *Server) Stream(ctx context.Context, c Caller, req StreamingRequest, sin
 	return badRequest("%s is not a streaming request", req.RequestType())
 }
 
-// withThread locks the thread, runs prepare (the request's own pre-work, which may still
-// refuse with an *Error as long as it has sent nothing) and then the response pipeline.
+// withThread locks the thread (doing start's work in the same round trip), runs prepare (the
+// request's own pre-work, which may still refuse with an *Error as long as it has sent
+// nothing) and then the response pipeline.
 func (s *Server) withThread(ctx context.Context, cancel context.CancelCauseFunc, c Caller, threadID string, sink Sink,
-	prepare func(*Stream, *Thread) (*Turn, error)) error {
-	lock, err := s.store.LockThread(ctx, c.UserID, threadID)
+	start TurnStart, prepare func(*Stream, *Thread) (*Turn, error)) error {
+	locked, err := s.store.LockThread(ctx, c.UserID, threadID, start)
 	if err != nil {
 		return storeError(err, "thread "+threadID)
 	}
-	defer lock.Release()
+	defer locked.Release()
 	go func() {
 		select {
-		case <-lock.Lost():
+		case <-locked.Lost():
 			cancel(errLockLost)
 		case <-ctx.Done():
 		}
 	}()
-	thread, err := s.store.LoadThread(ctx, c.UserID, threadID)
-	if err != nil {
-		return storeError(err, "thread "+threadID)
-	}
+	thread := locked.Thread
 	st := newStream(ctx, cancel, s.store, c.UserID, thread, sink)
+	if start.Recent > 0 {
+		st.recent = &locked.Recent
+	}
 	turn, err := prepare(st, thread.Clone())
 	if err != nil && st.sent && st.gone == nil {
 		// Too late for an HTTP status: the stream has begun.
@@ -155,7 +169,7 @@ func (s *Server) withThread(ctx context.Context, cancel context.CancelCauseFunc,
 	if err != nil || turn == nil {
 		return err
 	}
-	turn.Caller, turn.Thread, turn.store = c, thread.Clone(), s.store
+	turn.Caller, turn.Thread, turn.store, turn.stream = c, thread.Clone(), s.store, st
 	s.respond(ctx, st, turn)
 	return nil
 }
@@ -167,11 +181,6 @@ const DrainingMessage = "The server is restarting; the answer so far is saved. S
 // errLockLost cancels a turn whose thread lock expired or was taken over.
 var errLockLost = errors.New("lost the thread lock")
 
-// addUserMessage stores the user's message and sends it (thread.item.done).
-func (s *Server) addUserMessage(st *Stream, in UserMessageInput) (*Turn, error) {
-	return s.emitUserMessage(st, newUserMessage(in))
-}
-
 // newUserMessage is the item a user's input becomes.
 func newUserMessage(in UserMessageInput) *UserMessageItem {
 	return &UserMessageItem{
@@ -182,9 +191,10 @@ func newUserMessage(in UserMessageInput) *UserMessageItem {
 	}
 }
 
-// emitUserMessage stores and sends a user's message and makes it the turn's input.
-func (s *Server) emitUserMessage(st *Stream, item *UserMessageItem) (*Turn, error) {
-	if err := st.Emit(ItemDone{Item: item}); err != nil {
+// sendUserMessage sends a user's message, already stored, and makes it the turn's input.
+// stream_options follows at once (respond), so the frame waits for that one's write.
+func (s *Server) sendUserMessage(st *Stream, item *UserMessageItem) (*Turn, error) {
+	if err := st.sendStored(ItemDone{Item: item}, true); err != nil {
 		return nil, err
 	}
 	return &Turn{Kind: TurnUserMessage, Input: item}, nil

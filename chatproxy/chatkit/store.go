@@ -40,8 +40,33 @@ type Store interface {
 	// LockThread makes streaming requests on one thread take turns, across every replica
 	// that shares the store. It waits while another holder has the thread (until ctx ends
 	// or the store's own wait limit: then ErrThreadBusy) and returns ErrNotFound for a
-	// missing thread.
-	LockThread(ctx context.Context, userID, threadID string) (ThreadLock, error)
+	// missing thread. Once it holds the thread it does start's work and reads the thread, in
+	// the same round trip as taking the lock, so that a turn knows its thread and history
+	// after one trip to the database.
+	LockThread(ctx context.Context, userID, threadID string, start TurnStart) (*LockedThread, error)
+}
+
+// TurnStart is what a streaming request does as soon as it holds its thread.
+type TurnStart struct {
+	// NewItem, if not nil, makes an item to store (as SaveItem) once the lock is held, such
+	// as the user's new message; the lock is not kept if it cannot be stored. It is called
+	// for each attempt to take the lock, so the item is stamped when it is stored and comes
+	// after everything an earlier holder wrote; the last call's item is the one stored.
+	NewItem func() Item
+	// Recent is how many of the thread's newest items to read once NewItem's item is
+	// stored (0: none).
+	Recent int
+}
+
+// LockedThread is a thread held by one streaming request.
+type LockedThread struct {
+	ThreadLock
+	// Thread is the thread as stored when the lock was taken.
+	Thread *Thread
+	// Recent is the thread's newest TurnStart.Recent items, newest first (as LoadItems
+	// with Order Desc), NewItem's included. A store may share these items between the
+	// turns that read them (decoding each stored document once): they are read-only.
+	Recent Page[Item]
 }
 
 // ThreadLock is held by one streaming request on a thread.

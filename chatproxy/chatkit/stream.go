@@ -42,6 +42,12 @@ type Stream struct {
 	order   []string // pending ids in the order they were added
 	gone    error    // why the client can no longer be written to
 	sent    bool     // a frame has gone out: errors can no longer be HTTP statuses
+	// hold: the frame being sent is followed at once by another, so it is written without
+	// a flush of its own (one write to the client instead of two; see heldSink).
+	hold bool
+	// recent is the thread's newest items (newest first) read with the lock, which
+	// Turn.History answers from once, as long as nothing has been written since.
+	recent *Page[Item]
 }
 
 // errClientGone is the cancel cause when a frame could not be written.
@@ -110,6 +116,7 @@ func (s *Stream) emitLocked(ev Event) error {
 			return nil
 		}
 	case ItemRemoved:
+		s.recent = nil
 		if err := s.store.DeleteItem(s.ctx, s.userID, s.thread.ID, e.ItemID); err != nil {
 			return fmt.Errorf("delete item %s: %w", e.ItemID, err)
 		}
@@ -122,9 +129,59 @@ func (s *Stream) emitLocked(ev Event) error {
 	return s.send(ev)
 }
 
+// sendStored sends an item event whose item the server has already stored (e.g. with the
+// thread's lock), applying Emit's checks but not storing it again. held: the server sends
+// another frame right after it.
+func (s *Stream) sendStored(ev Event, held bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone != nil {
+		return s.gone
+	}
+	if err := context.Cause(s.ctx); err != nil {
+		return err
+	}
+	return s.sendMaybeHeld(ev, held)
+}
+
+// sendMaybeHeld sends ev, without a flush of its own when held.
+func (s *Stream) sendMaybeHeld(ev Event, held bool) error {
+	s.hold = held
+	defer func() { s.hold = false }()
+	return s.send(ev)
+}
+
+// takeRecent returns the newest max items read with the lock, oldest first, if they answer
+// for the thread as it is now: nothing has been written since, and they hold max items or
+// the whole thread. They are handed out once.
+func (s *Stream) takeRecent(max int) ([]Item, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.recent
+	s.recent = nil
+	if r == nil || (len(r.Data) < max && r.HasMore) {
+		return nil, false
+	}
+	items := slices.Clone(r.Data[:min(max, len(r.Data))])
+	slices.Reverse(items)
+	return items, true
+}
+
+// heldSink is a Sink that can write a frame without flushing it, when the server knows the
+// next frame follows at once: the next flush, or the end of the response, sends both.
+type heldSink interface {
+	sendHeld(ev Event) error
+}
+
 // send writes one frame; a failed write means the client is gone and cancels the turn.
 func (s *Stream) send(ev Event) error {
-	if err := s.sink.Send(ev); err != nil {
+	var err error
+	if hs, ok := s.sink.(heldSink); ok && s.hold {
+		err = hs.sendHeld(ev)
+	} else {
+		err = s.sink.Send(ev)
+	}
+	if err != nil {
 		s.gone = fmt.Errorf("%w: %w", errClientGone, err)
 		s.cancel(s.gone)
 		return s.gone
@@ -152,6 +209,7 @@ func (s *Stream) save(item Item) error {
 		return errors.New("chatkit: nil item")
 	}
 	s.prepare(item)
+	s.recent = nil
 	if err := s.store.SaveItem(s.ctx, s.userID, s.thread.ID, item); err != nil {
 		return fmt.Errorf("store %s %s: %w", item.ItemType(), item.Base().ID, err)
 	}
@@ -233,14 +291,26 @@ type MessageWriter struct {
 
 // StartMessage begins an assistant message: thread.item.added with empty content, then
 // content_part.added for part 0. Follow with Delta calls and one Done.
-func (s *Stream) StartMessage() (*MessageWriter, error) {
+func (s *Stream) StartMessage() (*MessageWriter, error) { return s.StartMessageWith("") }
+
+// StartMessageWith is StartMessage followed by Delta(text), the three frames reaching the
+// client in one write: for a responder that starts a message when its first text arrives,
+// as a streamed model answer does.
+func (s *Stream) StartMessageWith(text string) (*MessageWriter, error) {
 	item := &AssistantMessageItem{Content: []OutputText{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.emitLocked(ItemAdded{Item: item}); err != nil {
-		return nil, err
+	s.hold = true
+	err := s.emitLocked(ItemAdded{Item: item})
+	if err == nil {
+		s.hold = text != ""
+		err = s.emitLocked(ItemUpdated{ItemID: item.ID, Update: ContentPartAdded{Content: OutputText{}}})
 	}
-	if err := s.emitLocked(ItemUpdated{ItemID: item.ID, Update: ContentPartAdded{Content: OutputText{}}}); err != nil {
+	s.hold = false
+	if err == nil && text != "" {
+		err = s.emitLocked(ItemUpdated{ItemID: item.ID, Update: TextDelta{Delta: text}})
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &MessageWriter{s: s, item: item}, nil
@@ -281,7 +351,11 @@ func (m *MessageWriter) Done() (*AssistantMessageItem, error) {
 	if len(final.Content) == 0 {
 		final.Content = []OutputText{{}}
 	}
-	if err := s.emitLocked(ItemUpdated{ItemID: final.ID, Update: ContentPartDone{Content: final.Content[0]}}); err != nil {
+	// Held: thread.item.done follows as soon as the message is stored.
+	s.hold = true
+	err := s.emitLocked(ItemUpdated{ItemID: final.ID, Update: ContentPartDone{Content: final.Content[0]}})
+	s.hold = false
+	if err != nil {
 		return nil, err
 	}
 	if err := s.emitLocked(ItemDone{Item: final}); err != nil {

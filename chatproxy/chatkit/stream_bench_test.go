@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +62,57 @@ func TestAppendTextDeltaMatchesEncodingJSON(t *testing.T) {
 		}{"msg_1", update})
 		if string(got) != string(want) {
 			t.Errorf("delta %q:\n got %s\nwant %s", s, got, want)
+		}
+	}
+}
+
+// flushCounter is a ResponseWriter that keeps what was written and counts the flushes: the
+// writes a client receives.
+type flushCounter struct {
+	discardWriter
+	body    strings.Builder
+	flushes []string // the body at each flush
+}
+
+func (f *flushCounter) Write(p []byte) (int, error) { return f.body.Write(p) }
+func (f *flushCounter) Flush()                      { f.flushes = append(f.flushes, f.body.String()) }
+
+// StartMessageWith sends what StartMessage and Delta send, in one flush when there is text.
+func TestStartMessageWithIsOneWrite(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		frames  []string // event types, in order
+		flushes int
+	}{
+		{"Hi", []string{"thread.item.added", "thread.item.updated", "thread.item.updated"}, 1},
+		{"", []string{"thread.item.added", "thread.item.updated"}, 1},
+	} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		thread := &Thread{ID: NewID(PrefixThread), CreatedAt: Now(), Status: ThreadStatus{Type: StatusActive}}
+		w := &flushCounter{discardWriter: discardWriter{h: http.Header{}}}
+		s := newStream(ctx, cancel, nil, "u", thread, newSSESink(w))
+		m, err := s.StartMessageWith(c.text)
+		cancel(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, frame := range strings.SplitAfter(w.body.String(), "\n\n") {
+			if frame == "" {
+				continue
+			}
+			var ev struct{ Type string }
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(frame, "data: ")), &ev); err != nil {
+				t.Fatalf("frame %q: %v", frame, err)
+			}
+			types = append(types, ev.Type)
+		}
+		if !slices.Equal(types, c.frames) || len(w.flushes) != c.flushes || w.flushes[len(w.flushes)-1] != w.body.String() {
+			t.Errorf("text %q: frames %v in %d flushes (everything flushed: %v), want %v in %d", c.text, types, len(w.flushes),
+				len(w.flushes) > 0 && w.flushes[len(w.flushes)-1] == w.body.String(), c.frames, c.flushes)
+		}
+		if got := m.Text(); got != c.text {
+			t.Errorf("text %q: the pending message holds %q", c.text, got)
 		}
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -39,6 +38,7 @@ type Store struct {
 	pool *pgxpool.Pool
 	q    *db.Queries
 	opt  Options
+	memo itemMemo // the items turns start from, decoded
 }
 
 var _ chatkit.Store = (*Store)(nil)
@@ -78,22 +78,32 @@ func start(order chatkit.Order) cursor {
 	return firstDesc
 }
 
-// CreateThread implements chatkit.Store.
+// CreateThread implements chatkit.Store: one statement, so the thread and its first item are
+// stored together or not at all, in one round trip.
 func (s *Store) CreateThread(ctx context.Context, userID string, t *chatkit.Thread, first chatkit.Item) error {
 	doc, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("encode thread %s: %w", t.ID, err)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := s.q.WithTx(tx).InsertChatThread(ctx, db.InsertChatThreadParams{UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc})
-		if err != nil {
+	if first == nil {
+		if err := s.q.InsertChatThread(ctx, db.InsertChatThreadParams{UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc}); err != nil {
 			return fmt.Errorf("insert thread %s: %w", t.ID, err)
 		}
-		if first == nil {
-			return nil
-		}
-		return saveItem(ctx, s.q.WithTx(tx), userID, t.ID, first)
+		return nil
+	}
+	b := first.Base()
+	itemDoc, err := json.Marshal(first)
+	if err != nil {
+		return fmt.Errorf("encode item %s: %w", b.ID, err)
+	}
+	err = s.q.InsertChatThreadWithItem(ctx, db.InsertChatThreadWithItemParams{
+		UserID: userID, ID: t.ID, CreatedAt: t.CreatedAt, Doc: doc,
+		ItemID: b.ID, ItemType: first.ItemType(), ItemCreatedAt: b.CreatedAt, ItemDoc: itemDoc,
 	})
+	if err != nil {
+		return fmt.Errorf("insert thread %s with item %s: %w", t.ID, b.ID, err)
+	}
+	return nil
 }
 
 // SaveThread implements chatkit.Store.
@@ -121,7 +131,7 @@ func (s *Store) LoadThread(ctx context.Context, userID, threadID string) (*chatk
 	return decodeThread(doc)
 }
 
-func decodeThread(doc []byte) (*chatkit.Thread, error) {
+func decodeThread(doc json.RawMessage) (*chatkit.Thread, error) {
 	var t chatkit.Thread
 	if err := json.Unmarshal(doc, &t); err != nil {
 		return nil, fmt.Errorf("decode thread: %w", err)
@@ -192,19 +202,21 @@ func (s *Store) LoadItems(ctx context.Context, userID, threadID string, q chatki
 	if err != nil {
 		return chatkit.Page[chatkit.Item]{}, fmt.Errorf("list items of thread %s: %w", threadID, err)
 	}
-	return toPage(docs, q.Limit, decodeItem, func(i chatkit.Item) string { return i.Base().ID })
+	return toPage(docs, q.Limit, decodeItem, itemID)
 }
 
-func decodeItem(doc []byte) (chatkit.Item, error) { return chatkit.DecodeItem(doc) }
+func decodeItem(doc json.RawMessage) (chatkit.Item, error) { return chatkit.DecodeItem(doc) }
+
+func itemID(i chatkit.Item) string { return i.Base().ID }
 
 // rowLimit asks for one row more than the page, to learn has_more without a count.
 func rowLimit(limit int) int32 {
 	return int32(min(max(limit, 1), math.MaxInt32-1) + 1)
 }
 
-// toPage decodes up to limit documents; a further row means has_more, and then the cursor is
-// the id of the last row returned.
-func toPage[T any](docs []json.RawMessage, limit int, decode func([]byte) (T, error), id func(T) string) (chatkit.Page[T], error) {
+// toPage decodes up to limit rows (documents); a further row means has_more, and then the
+// cursor is the id of the last row returned.
+func toPage[R, T any](docs []R, limit int, decode func(R) (T, error), id func(T) string) (chatkit.Page[T], error) {
 	limit = max(limit, 1)
 	page := chatkit.Page[T]{Data: make([]T, 0, min(len(docs), limit))}
 	if len(docs) > limit {
@@ -302,17 +314,15 @@ func notFoundOr(err error, format string, args ...any) error {
 // that the holder renews while it streams. Unlike a session advisory lock it pins no
 // connection per open stream (a pool of a few connections serves many streams), and unlike
 // an in-process mutex it holds across replicas; a crashed holder's lease simply expires.
-func (s *Store) LockThread(ctx context.Context, userID, threadID string) (chatkit.ThreadLock, error) {
+// Taking the lease, storing start's item and reading the thread and its newest items are one
+// statement (StartChatTurn), so a turn begins with one round trip.
+func (s *Store) LockThread(ctx context.Context, userID, threadID string, start chatkit.TurnStart) (*chatkit.LockedThread, error) {
 	token := newToken()
-	ttl := s.opt.LeaseTTL.Seconds()
 	deadline := time.Now().Add(s.opt.LockWait)
 	for {
-		n, err := s.q.AcquireChatThreadLease(ctx, db.AcquireChatThreadLeaseParams{UserID: userID, ID: threadID, Token: token, TtlSeconds: ttl})
-		if err != nil {
-			return nil, fmt.Errorf("lock thread %s: %w", threadID, err)
-		}
-		if n == 1 {
-			break
+		locked, err := s.startTurn(ctx, userID, threadID, token, start)
+		if err != nil || locked != nil {
+			return locked, err
 		}
 		if _, err := s.q.GetChatThreadCursor(ctx, db.GetChatThreadCursorParams{UserID: userID, ID: threadID}); err != nil {
 			return nil, notFoundOr(err, "lock thread %s", threadID)
@@ -326,9 +336,58 @@ func (s *Store) LockThread(ctx context.Context, userID, threadID string) (chatki
 		case <-time.After(s.opt.PollInterval):
 		}
 	}
+}
+
+// startTurn makes one attempt to take the thread; nil and no error when it is busy or missing.
+func (s *Store) startTurn(ctx context.Context, userID, threadID, token string, start chatkit.TurnStart) (*chatkit.LockedThread, error) {
+	p := db.StartChatTurnParams{Token: token, TtlSeconds: s.opt.LeaseTTL.Seconds(), UserID: userID, ThreadID: threadID}
+	if start.Recent > 0 {
+		p.RecentLimit = rowLimit(start.Recent)
+	}
+	var item chatkit.Item
+	if start.NewItem != nil {
+		item = start.NewItem()
+		b := item.Base()
+		doc, err := json.Marshal(item)
+		if err != nil {
+			return nil, fmt.Errorf("encode item %s: %w", b.ID, err)
+		}
+		p.ItemID, p.ItemType, p.ItemCreatedAt, p.ItemDoc = b.ID, item.ItemType(), b.CreatedAt, doc
+	}
+	rows, err := s.q.StartChatTurn(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("lock thread %s: %w", threadID, err)
+	}
+	if len(rows) == 0 || !rows[0].IsThread {
+		return nil, nil
+	}
 	l := &lease{s: s, userID: userID, threadID: threadID, token: token, lost: make(chan struct{}), done: make(chan struct{})}
+	locked, err := s.lockedThread(userID, rows, item, start.Recent)
+	if err != nil {
+		l.Release() // taken by the statement, but the turn cannot start
+		return nil, err
+	}
 	go l.renew()
-	return l, nil
+	locked.ThreadLock = l
+	return locked, nil
+}
+
+// lockedThread reads StartChatTurn's rows: the thread, then up to recent items newest first.
+func (s *Store) lockedThread(userID string, rows []db.StartChatTurnRow, item chatkit.Item, recent int) (*chatkit.LockedThread, error) {
+	if item != nil && rows[0].Added == 0 {
+		return nil, fmt.Errorf("save item %s: the id belongs to another thread", item.Base().ID)
+	}
+	thread, err := decodeThread(json.RawMessage(rows[0].Doc))
+	if err != nil {
+		return nil, err
+	}
+	page, err := toPage(rows[1:], recent, func(r db.StartChatTurnRow) (chatkit.Item, error) {
+		return s.memo.decode(userID, r.ItemID, r.ItemType, r.Doc)
+	}, itemID)
+	if err != nil {
+		return nil, err
+	}
+	return &chatkit.LockedThread{Thread: thread, Recent: page}, nil
 }
 
 type lease struct {

@@ -149,7 +149,7 @@ func TestNotFoundAndIsolation(t *testing.T) {
 		"bob loads alice's item":   second(s.LoadItem(ctx, bob, th.ID, "m1")),
 		"bob saves alice's thread": s.SaveThread(ctx, bob, th),
 		"bob deletes it":           s.DeleteThread(ctx, bob, th.ID),
-		"bob locks it":             second(s.LockThread(ctx, bob, th.ID)),
+		"bob locks it":             second(s.LockThread(ctx, bob, th.ID, chatkit.TurnStart{NewItem: func() chatkit.Item { return message("m8", "x") }})),
 		"bob adds an item to it":   s.SaveItem(ctx, bob, th.ID, message("m9", "x")),
 		"bob uses alice's cursor":  second(s.LoadItems(ctx, bob, bobs.ID, chatkit.PageQuery{Limit: 1, After: "m1"})),
 		"bob threads after hers":   second(s.LoadThreads(ctx, bob, chatkit.PageQuery{Limit: 1, After: th.ID})),
@@ -213,18 +213,18 @@ func TestLockLeases(t *testing.T) {
 	ctx := t.Context()
 	th := newThread(t, s, alice)
 
-	l, err := s.LockThread(ctx, alice, th.ID)
+	l, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Held across several lease lifetimes: renewal keeps others out.
 	time.Sleep(700 * time.Millisecond)
-	if _, err := s.LockThread(ctx, alice, th.ID); !errors.Is(err, chatkit.ErrThreadBusy) {
+	if _, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{}); !errors.Is(err, chatkit.ErrThreadBusy) {
 		t.Fatalf("second lock while held: %v, want ErrThreadBusy", err)
 	}
 	l.Release()
 	l.Release() // harmless
-	l2, err := s.LockThread(ctx, alice, th.ID)
+	l2, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{})
 	if err != nil {
 		t.Fatalf("lock after release: %v", err)
 	}
@@ -242,19 +242,20 @@ func TestLockLeases(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE chat_threads SET lease_token = 'crashed', lease_until = now() - interval '1 second' WHERE id = $1", th.ID); err != nil {
 		t.Fatal(err)
 	}
-	l3, err := s.LockThread(ctx, alice, th.ID)
+	l3, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{})
 	if err != nil {
 		t.Fatalf("lock over an expired lease: %v", err)
 	}
 	l3.Release()
-	if _, err := s.LockThread(ctx, alice, "thr_missing"); !errors.Is(err, chatkit.ErrNotFound) {
+	if _, err := s.LockThread(ctx, alice, "thr_missing", chatkit.TurnStart{}); !errors.Is(err, chatkit.ErrNotFound) {
 		t.Errorf("lock on a missing thread: %v", err)
 	}
 }
 
-// Two stores on two pools (two replicas) never hold one thread at the same time.
-func TestLockAcrossReplicas(t *testing.T) {
-	t.Parallel()
+// replicas returns two stores on one database, each with a pool of its own, as two chatproxy
+// replicas have.
+func replicas(t *testing.T, opt chatstore.Options) []*chatstore.Store {
+	t.Helper()
 	url := pgtest.URL(t)
 	var stores []*chatstore.Store
 	for range 2 {
@@ -263,8 +264,15 @@ func TestLockAcrossReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(pool.Close)
-		stores = append(stores, chatstore.New(pool, chatstore.Options{PollInterval: 2 * time.Millisecond}))
+		stores = append(stores, chatstore.New(pool, opt))
 	}
+	return stores
+}
+
+// Two stores on two pools (two replicas) never hold one thread at the same time.
+func TestLockAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	stores := replicas(t, chatstore.Options{PollInterval: 2 * time.Millisecond})
 	th := newThread(t, stores[0], alice)
 	var inside, maxInside, entries atomic.Int32
 	var wg sync.WaitGroup
@@ -274,7 +282,7 @@ func TestLockAcrossReplicas(t *testing.T) {
 			defer wg.Done()
 			s := stores[i%2]
 			for range 5 {
-				l, err := s.LockThread(context.Background(), alice, th.ID)
+				l, err := s.LockThread(context.Background(), alice, th.ID, chatkit.TurnStart{})
 				if err != nil {
 					t.Error(err)
 					return
@@ -296,5 +304,115 @@ func TestLockAcrossReplicas(t *testing.T) {
 	wg.Wait()
 	if maxInside.Load() != 1 || entries.Load() != 40 {
 		t.Errorf("at most %d holders at once over %d entries; want 1 over 40", maxInside.Load(), entries.Load())
+	}
+}
+
+// LockThread's start work (store the turn's item, read the thread and its newest items) gives
+// what SaveItem, LoadThread and LoadItems would, and happens only to a thread it locked.
+func TestLockThreadStartsTurn(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	s := chatstore.New(pool, chatstore.Options{LockWait: 20 * time.Millisecond, PollInterval: 5 * time.Millisecond})
+	ctx := t.Context()
+	th := newThread(t, s, alice)
+	for _, id := range []string{"m1", "m2", "m3"} {
+		if err := s.SaveItem(ctx, alice, th.ID, message(id, id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := newThread(t, s, alice)
+	if err := s.SaveItem(ctx, alice, other.ID, message("elsewhere", "x")); err != nil {
+		t.Fatal(err)
+	}
+	newItem := func(id string) func() chatkit.Item {
+		return func() chatkit.Item { m := message(id, id); m.ThreadID = th.ID; return m }
+	}
+	cases := []struct {
+		name    string
+		start   chatkit.TurnStart
+		recent  []string
+		hasMore bool
+		items   []string // the thread afterwards, oldest first
+	}{
+		{"lock only", chatkit.TurnStart{}, nil, false, []string{"m1", "m2", "m3"}},
+		{"recent, all of them", chatkit.TurnStart{Recent: 10}, []string{"m3", "m2", "m1"}, false, []string{"m1", "m2", "m3"}},
+		{"add and read two", chatkit.TurnStart{NewItem: newItem("m4"), Recent: 2}, []string{"m4", "m3"}, true, []string{"m1", "m2", "m3", "m4"}},
+		{"add again keeps its place", chatkit.TurnStart{NewItem: newItem("m2"), Recent: 3}, []string{"m4", "m3", "m2"}, true, []string{"m1", "m2", "m3", "m4"}},
+		{"add without reading", chatkit.TurnStart{NewItem: newItem("m5")}, nil, false, []string{"m1", "m2", "m3", "m4", "m5"}},
+	}
+	for _, c := range cases {
+		l, err := s.LockThread(ctx, alice, th.ID, c.start)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if l.Thread.ID != th.ID || !l.Thread.CreatedAt.Equal(th.CreatedAt) {
+			t.Errorf("%s: thread %+v, want %+v", c.name, l.Thread, th)
+		}
+		var recent []string
+		for _, it := range l.Recent.Data {
+			recent = append(recent, it.Base().ID)
+		}
+		if !slices.Equal(recent, c.recent) || l.Recent.HasMore != c.hasMore {
+			t.Errorf("%s: recent %v more=%v, want %v more=%v", c.name, recent, l.Recent.HasMore, c.recent, c.hasMore)
+		}
+		if _, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{NewItem: newItem("while-held")}); !errors.Is(err, chatkit.ErrThreadBusy) {
+			t.Errorf("%s: a second lock while held: %v, want ErrThreadBusy", c.name, err)
+		}
+		l.Release()
+		var ids []string
+		for _, text := range texts(t, s, alice, th.ID, chatkit.Asc) {
+			ids = append(ids, text[:len(text)/2]) // "m1=m1" → "m1"
+		}
+		if !slices.Equal(ids, c.items) {
+			t.Errorf("%s: the thread holds %v, want %v", c.name, ids, c.items)
+		}
+	}
+
+	// An item whose id lives in another thread is refused and the thread is not kept locked.
+	if _, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{NewItem: newItem("elsewhere")}); err == nil {
+		t.Error("an item of another thread was stored in this one")
+	}
+	// Another user's thread is a missing one, and nothing is added to it.
+	if _, err := s.LockThread(ctx, bob, th.ID, chatkit.TurnStart{NewItem: newItem("bobs"), Recent: 5}); !errors.Is(err, chatkit.ErrNotFound) {
+		t.Errorf("bob locks alice's thread: %v, want ErrNotFound", err)
+	}
+	l, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{Recent: 1})
+	if err != nil {
+		t.Fatalf("lock after the refused item: %v", err)
+	}
+	if got := l.Recent.Data[0].Base().ID; got != "m5" {
+		t.Errorf("newest item %s, want m5 (nothing of bob's or the other thread's)", got)
+	}
+	l.Release()
+}
+
+// A turn on one replica sees an item another replica changed since its last turn read it:
+// the items a store keeps decoded never stand in for what the database holds.
+func TestLockThreadSeesOtherReplicasChanges(t *testing.T) {
+	t.Parallel()
+	stores := replicas(t, chatstore.Options{})
+	ctx := t.Context()
+	a, b := stores[0], stores[1]
+	th := newThread(t, a, alice)
+	if err := a.SaveItem(ctx, alice, th.ID, message("m1", "before")); err != nil {
+		t.Fatal(err)
+	}
+	newest := func() string {
+		t.Helper()
+		l, err := a.LockThread(ctx, alice, th.ID, chatkit.TurnStart{Recent: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Release()
+		return l.Recent.Data[0].(*chatkit.AssistantMessageItem).Text()
+	}
+	if got := newest(); got != "before" {
+		t.Fatalf("first read: %q", got)
+	}
+	if err := b.SaveItem(ctx, alice, th.ID, message("m1", "after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := newest(); got != "after" {
+		t.Errorf("after the other replica's change the turn read %q, want %q", got, "after")
 	}
 }

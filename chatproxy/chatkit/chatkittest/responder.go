@@ -61,9 +61,16 @@ func (r *Scripted) Turns() []*chatkit.Turn {
 // EchoText is the reply Scripted gives to an ordinary message.
 func EchoText(text string) string { return "You said: " + text }
 
+// historyItems is the history Scripted reads each turn.
+const historyItems = 100
+
+// HistoryItems implements chatkit.HistoryReader, so the server's tests run with the history
+// read together with the thread's lock, as the agent has it.
+func (r *Scripted) HistoryItems() int { return historyItems }
+
 // Respond implements chatkit.Responder.
 func (r *Scripted) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.Stream) error {
-	history, err := turn.History(ctx, 100)
+	history, err := turn.History(ctx, historyItems)
 	if err != nil {
 		return err
 	}

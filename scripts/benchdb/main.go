@@ -337,6 +337,11 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 	var rows []row
 	top := slices.Max(c.concurrency)
 	for _, w := range chosen {
+		// As pgbench does before a run: the rows the last workload added are vacuumed and
+		// analyzed now, not by autovacuum in the middle of this one's points.
+		if err := execSQL(ctx, dbURL, "VACUUM ANALYZE tasks"); err != nil {
+			return fmt.Errorf("%s: vacuum: %w", w.tool, err)
+		}
 		for _, conc := range c.concurrency {
 			r := row{workload: w.tool, concurrency: conc}
 			for rep := range c.reps {

@@ -7,7 +7,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/taskwire/taskwire/internal/jsonstr"
 )
 
 // emptyObject is what the protocol sends for an object that has no fields, e.g. a thread's
@@ -91,64 +92,14 @@ func NewID(prefix string) string {
 	return prefix + "_" + hex.EncodeToString(b[:])
 }
 
-// appendString appends s as a JSON string, as marshalCompact would write it (no HTML
-// escaping; invalid UTF-8 becomes U+FFFD). It serves the per-token hot path.
-func appendString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' { // as encoding/json does, for JavaScript
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(append(dst, s[start:]...), '"')
-}
-
 // appendTextDelta writes an ItemUpdated carrying a TextDelta without reflection: it is sent
 // once per model token.
 func appendTextDelta(dst []byte, itemID string, u TextDelta) []byte {
 	dst = append(dst, `{"type":"thread.item.updated","item_id":`...)
-	dst = appendString(dst, itemID)
+	dst = jsonstr.Append(dst, itemID, jsonstr.Plain)
 	dst = append(dst, `,"update":{"type":"assistant_message.content_part.text_delta","content_index":`...)
 	dst = strconv.AppendInt(dst, int64(u.ContentIndex), 10)
 	dst = append(dst, `,"delta":`...)
-	dst = appendString(dst, u.Delta)
+	dst = jsonstr.Append(dst, u.Delta, jsonstr.Plain)
 	return append(dst, "}}"...)
 }

@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/taskwire/taskwire/internal/httpedge"
+	"github.com/taskwire/taskwire/internal/jsonstr"
 	"github.com/taskwire/taskwire/mcpserver/tasktools"
 )
 
@@ -186,44 +186,10 @@ func plainResult(res *mcp.CallToolResult) bool {
 	return false
 }
 
-// writeString writes s as a JSON string exactly as encoding/json does by default (HTML
-// characters escaped, invalid UTF-8 replaced). A tool's text block is JSON from our encoder,
-// in which only quotes and backslashes need escaping: that case is copied in one pass, run by
-// run; a string with anything else to escape goes through encoding/json.
+// writeString writes s as a JSON string exactly as encoding/json does by default.
 func writeString(buf *bytes.Buffer, s string) {
-	buf.Grow(len(s) + len(s)/4 + 2) // JSON text: about one quote in eight bytes
-	start := buf.Len()
-	b := append(buf.AvailableBuffer(), '"')
-	run := 0 // start of the bytes not yet copied
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(append(b, s[run:i]...), '\\', c)
-			i++
-			run = i
-		case c < 0x20 || c == '<' || c == '>' || c == '&':
-			writeStringSlow(buf, start, s)
-			return
-		case c < utf8.RuneSelf:
-			i++
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
-				writeStringSlow(buf, start, s)
-				return
-			}
-			i += size
-		}
-	}
-	buf.Write(append(append(b, s[run:]...), '"'))
-}
-
-// writeStringSlow writes s with encoding/json, at start.
-func writeStringSlow(buf *bytes.Buffer, start int, s string) {
-	buf.Truncate(start)
-	_ = json.NewEncoder(buf).Encode(s) // a string always encodes
-	buf.Truncate(buf.Len() - 1)        // Encode's newline
+	buf.Grow(len(s) + len(s)/4 + 2) // a text block of JSON: about one quote in eight bytes
+	buf.Write(jsonstr.Append(buf.AvailableBuffer(), s, jsonstr.HTML))
 }
 
 // compactHTML writes raw JSON as encoding/json writes a json.Marshaler's output: compacted,

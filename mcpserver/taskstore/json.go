@@ -5,7 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/taskwire/taskwire/internal/jsonstr"
 )
 
 // The tool results are encoded by hand: on a page of tasks, encoding/json spends most of its
@@ -46,7 +47,7 @@ func (p Page) AppendJSON(b []byte) ([]byte, error) {
 	}
 	if p.NextCursor != "" {
 		b = append(b, `,"next_cursor":`...)
-		b = appendString(b, p.NextCursor)
+		b = jsonstr.Append(b, p.NextCursor, jsonstr.HTML)
 	}
 	return append(b, '}'), nil
 }
@@ -56,7 +57,7 @@ func (d Deleted) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"task_id":`...)
 	b = strconv.AppendInt(b, d.TaskID, 10)
 	b = append(b, `,"title":`...)
-	b = appendString(b, d.Title)
+	b = jsonstr.Append(b, d.Title, jsonstr.HTML)
 	b = append(b, `,"deleted":`...)
 	b = strconv.AppendBool(b, d.Deleted)
 	b = append(b, `,"restorable_until":`...)
@@ -102,9 +103,9 @@ func (t *Task) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"task_id":`...)
 	b = strconv.AppendInt(b, t.TaskID, 10)
 	b = append(b, `,"title":`...)
-	b = appendString(b, t.Title)
+	b = jsonstr.Append(b, t.Title, jsonstr.HTML)
 	b = append(b, `,"description":`...)
-	b = appendString(b, t.Description)
+	b = jsonstr.Append(b, t.Description, jsonstr.HTML)
 	b = append(b, `,"completed":`...)
 	b = strconv.AppendBool(b, t.Completed)
 	b = append(b, `,"completed_at":`...)
@@ -118,7 +119,7 @@ func (t *Task) appendJSON(b []byte) ([]byte, error) {
 		b = t.Due.appendJSON(b)
 	}
 	b = append(b, `,"priority":`...)
-	b = appendString(b, t.Priority)
+	b = jsonstr.Append(b, t.Priority, jsonstr.HTML)
 	b = append(b, `,"tags":`...)
 	if t.Tags == nil {
 		b = append(b, "null"...)
@@ -128,7 +129,7 @@ func (t *Task) appendJSON(b []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, tag)
+			b = jsonstr.Append(b, tag, jsonstr.HTML)
 		}
 		b = append(b, ']')
 	}
@@ -144,7 +145,7 @@ func (t *Task) appendJSON(b []byte) ([]byte, error) {
 	if t.Repeat == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, *t.Repeat)
+		b = jsonstr.Append(b, *t.Repeat, jsonstr.HTML)
 	}
 	b = append(b, `,"deleted_at":`...)
 	if b, err = appendTimePtr(b, "deleted_at", t.DeletedAt); err != nil {
@@ -176,66 +177,4 @@ func appendTimePtr(b []byte, name string, t *time.Time) ([]byte, error) {
 		return append(b, "null"...), nil
 	}
 	return appendTime(b, name, *t)
-}
-
-// htmlSafe marks the ASCII bytes that encoding/json writes as they are: all but control
-// characters, the quote, the backslash, and <, > and &, which it escapes so that JSON can be
-// put into HTML.
-var htmlSafe = func() (safe [utf8.RuneSelf]bool) {
-	for c := byte(' '); c < utf8.RuneSelf; c++ {
-		safe[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return safe
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string exactly as encoding/json does by default.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default: // other control characters, <, > and &
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029': // valid JSON, but not valid JavaScript
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

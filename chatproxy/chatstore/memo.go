@@ -6,8 +6,12 @@ import (
 	"github.com/taskwire/taskwire/chatproxy/chatkit"
 )
 
-// memoSize bounds the decoded items a Store keeps (a few MB); when full it starts over.
-const memoSize = 4096
+// The decoded items a Store keeps are bounded by count and by the size of their documents
+// (a decoded item takes about as much again); when either is reached the memo starts over.
+const (
+	memoSize  = 4096
+	memoBytes = 8 << 20
+)
 
 // itemMemo remembers items decoded at the start of a turn, each with the document it was
 // decoded from. A turn reads its thread's newest items again on every message, and most of
@@ -19,6 +23,7 @@ const memoSize = 4096
 type itemMemo struct {
 	mu      sync.Mutex
 	entries map[memoKey]memoEntry
+	bytes   int // of the documents in entries
 }
 
 type memoKey struct{ userID, itemID string }
@@ -41,11 +46,18 @@ func (m *itemMemo) decode(userID, itemID, typ, doc string) (chatkit.Item, error)
 	if err != nil {
 		return nil, err
 	}
+	if len(doc) > memoBytes/64 {
+		return item, nil // a rare large item is not worth a sixty-fourth of the memo
+	}
 	m.mu.Lock()
-	if m.entries == nil || len(m.entries) >= memoSize {
-		m.entries = make(map[memoKey]memoEntry)
+	if m.entries == nil || len(m.entries) >= memoSize || m.bytes+len(doc) > memoBytes {
+		m.entries, m.bytes = make(map[memoKey]memoEntry), 0
+	}
+	if old, ok := m.entries[key]; ok {
+		m.bytes -= len(old.doc)
 	}
 	m.entries[key] = memoEntry{doc: doc, item: item}
+	m.bytes += len(doc)
 	m.mu.Unlock()
 	return item, nil
 }

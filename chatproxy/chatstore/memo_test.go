@@ -57,4 +57,20 @@ func TestItemMemo(t *testing.T) {
 	if len(m.entries) > memoSize {
 		t.Errorf("the memo holds %d items, more than %d", len(m.entries), memoSize)
 	}
+
+	// Bounded by bytes too: large documents fill it sooner, and one too large is not kept.
+	big := strings.Repeat("x", memoBytes/64-1024)
+	for i := range 200 {
+		decode("dave", fmt.Sprint("b", i), doc(fmt.Sprint("b", i), big))
+		if m.bytes > memoBytes {
+			t.Fatalf("after %d large items the memo holds %d bytes of documents, more than %d", i+1, m.bytes, memoBytes)
+		}
+	}
+	if n := len(m.entries); n >= 64 {
+		t.Errorf("the memo holds %d large items (%d bytes): it should have started over by 64", n, m.bytes)
+	}
+	huge := doc("h1", strings.Repeat("y", memoBytes/64))
+	if decode("dave", "h1", huge) == decode("dave", "h1", huge) {
+		t.Error("an item over a sixty-fourth of the memo was kept")
+	}
 }

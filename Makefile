@@ -28,7 +28,7 @@ build:
 bench:
 	TASKWIRE_BENCH_SCALE=1 go test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
-## bench-db: mcpserver side by side with PostgreSQL running the tools' exact SQL under pgbench (throwaway cluster, loopback, ~5 min); ARGS="-duration 5s -reps 1"
+## bench-db: mcpserver side by side with PostgreSQL running the tools' exact SQL under pgbench (throwaway cluster, loopback, ~8 min); ARGS="-duration 5s -reps 1"
 bench-db:
 	go run ./scripts/benchdb $(ARGS)
 

@@ -106,7 +106,7 @@ func TestParseConfigRefusesBadFlags(t *testing.T) {
 		}
 	}
 	c, err := parseConfig(nil, io.Discard)
-	if err != nil || c.duration != 10*time.Second || c.reps != 2 || len(c.concurrency) != 3 || len(c.tools) != 2 || c.serverCPUs != 0 {
+	if err != nil || c.duration != 10*time.Second || c.reps != 3 || len(c.concurrency) != 3 || len(c.tools) != 2 || c.serverCPUs != 0 {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
 }

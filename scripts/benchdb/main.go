@@ -103,7 +103,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	}
 	c := config{}
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "length of each point, at most "+maxPoint.String())
-	fs.IntVar(&c.reps, "reps", 2, "repetitions of each point (ceiling and server alternate); the table shows the median")
+	fs.IntVar(&c.reps, "reps", 3, "repetitions of each point (ceiling and server alternate); the table shows the median, so one disturbed repetition does not move it")
 	conc := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels (connections of pgbench, callers of mcpserver)")
 	fs.IntVar(&c.users, "users", 1000, "simulated users per tool, each with its own token; list users have "+strconv.Itoa(seededTasks)+" tasks each")
 	tools := fs.String("tools", "add_task,list_tasks", "tools to measure")

@@ -267,9 +267,10 @@ func fromRow(r db.Task) Task {
 		UpdatedAt:   r.UpdatedAt.UTC(),
 		Repeat:      r.Repeat,
 	}
+	// The row's own times are ours to keep: they are put in UTC in place, not copied.
 	if r.CompletedAt != nil {
-		at := r.CompletedAt.UTC()
-		t.CompletedAt = &at
+		*r.CompletedAt = r.CompletedAt.UTC()
+		t.CompletedAt = r.CompletedAt
 	}
 	switch {
 	case r.DueAt != nil && r.DueHasTime:
@@ -278,8 +279,8 @@ func fromRow(r db.Task) Task {
 		t.Due = &Due{At: r.DueDate.Time.UTC()}
 	}
 	if r.DeletedAt != nil {
-		at := r.DeletedAt.UTC()
-		t.DeletedAt = &at
+		*r.DeletedAt = r.DeletedAt.UTC()
+		t.DeletedAt = r.DeletedAt
 	}
 	if t.Tags == nil {
 		t.Tags = []string{}

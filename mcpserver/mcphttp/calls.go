@@ -174,7 +174,7 @@ func (h *httpHandler) neededScope(r *http.Request) string {
 	if !ok {
 		return ""
 	}
-	tool := h.tools.GetTool(c.tool)
+	tool := h.toolSet[c.tool]
 	switch {
 	case tool == nil:
 		return ""

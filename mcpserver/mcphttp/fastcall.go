@@ -39,14 +39,14 @@ import (
 // mcp-go's), requests carrying a session id, and unsupported versions (mcp-go's 400). Tool
 // handlers here see no http.Header on the request, no parsed Arguments (RawArguments only)
 // and no client session; none of ours reads them.
-func fastToolCalls(s *server.MCPServer, next http.Handler) http.Handler {
+func fastToolCalls(tools map[string]*server.ServerTool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := peeked(r)
 		var tool *server.ServerTool
 		if c.direct.ok && r.Method == http.MethodPost && r.Header.Get(server.HeaderKeySessionID) == "" &&
 			r.Header.Get("Last-Event-ID") == "" && legacyVersion(r.Header.Get(mcp.HeaderProtocolVersion)) &&
 			isJSON(r.Header.Get("Content-Type")) {
-			tool = s.GetTool(c.tool)
+			tool = tools[c.tool]
 		}
 		if tool == nil || tool.Tool.Execution != nil {
 			next.ServeHTTP(w, r)

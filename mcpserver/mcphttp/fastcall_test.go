@@ -55,7 +55,7 @@ func fastPair(t testing.TB) (plain, fast http.Handler, handedOn *atomic.Int64) {
 		handedOn.Add(1)
 		streamable.ServeHTTP(w, r)
 	})
-	return asUser(streamable), asUser(peekCalls(fastToolCalls(s, counted))), handedOn
+	return asUser(streamable), asUser(peekCalls(fastToolCalls(s.ListTools(), counted))), handedOn
 }
 
 type exchange struct {

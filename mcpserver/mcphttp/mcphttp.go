@@ -162,7 +162,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	cfg.Health.Service, cfg.Health.Version, cfg.Health.Environment = "mcpserver", cfg.Version, cfg.Environment
 	cfg.Health.DB, cfg.Health.Logger = cfg.Pool, cfg.Logger
-	h := &httpHandler{cfg: cfg, public: public, origins: origins, tools: mcpServer,
+	// The tool set is fixed once tasktools has built the server: one read-only snapshot
+	// serves every call's scope check and dispatch, with no lock and no copy per call.
+	h := &httpHandler{cfg: cfg, public: public, origins: origins, tools: mcpServer, toolSet: mcpServer.ListTools(),
 		limiter: httpedge.NewRateLimiter(cfg.RateLimit, cfg.RateBurst, 0)}
 	bearer := httpedge.Bearer{
 		Verifier:         cfg.Verifier,
@@ -180,7 +182,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle(MCPPath, h.guardHost(h.checkOrigin(httpedge.LimitBody(MaxBodyBytes,
-		peekCalls(bearer.Wrap(h.limitCalls(h.refuseWhileDBDown(refuseSubscriptions(h.resourceNotFoundData(fastToolCalls(mcpServer, streamable)))))))))))
+		peekCalls(bearer.Wrap(h.limitCalls(h.refuseWhileDBDown(refuseSubscriptions(h.resourceNotFoundData(fastToolCalls(h.toolSet, streamable)))))))))))
 	cfg.Health.Mount(mux)
 	prm := http.HandlerFunc(h.protectedResourceMetadata)
 	mux.Handle(server.WellKnownProtectedResourcePath, prm)
@@ -199,6 +201,7 @@ type httpHandler struct {
 	public  *url.URL
 	origins map[string]bool
 	tools   *server.MCPServer
+	toolSet map[string]*server.ServerTool
 	limiter *httpedge.RateLimiter
 }
 

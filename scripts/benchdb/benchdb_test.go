@@ -99,14 +99,13 @@ func TestParseConfigRefusesBadFlags(t *testing.T) {
 		{"-duration", "0s"}, {"-duration", "1h"}, {"-reps", "0"}, {"-concurrency", "1,x"},
 		{"-concurrency", "1000"}, {"-tools", "drop_table"}, {"-users", "0"}, {"extra"},
 		{"-profile", "/tmp/p", "-mcpserver", "/bin/true"}, {"-server-env", "GOGC"},
-		{"-server-cpus", "-1"}, {"-server-cpus", "4096"},
 	} {
 		if _, err := parseConfig(args, io.Discard); err == nil {
 			t.Errorf("%q: accepted", args)
 		}
 	}
 	c, err := parseConfig(nil, io.Discard)
-	if err != nil || c.duration != 10*time.Second || c.reps != 3 || len(c.concurrency) != 3 || len(c.tools) != 2 || c.serverCPUs != 0 {
+	if err != nil || c.duration != 10*time.Second || c.reps != 3 || len(c.concurrency) != 3 || len(c.tools) != 2 {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
 }
@@ -177,6 +176,21 @@ func TestClientReadsRealResponses(t *testing.T) {
 		}
 		if open := c.nc != nil; open != tc.open {
 			t.Fatalf("%s: connection open = %v, want %v", tc.tool, open, tc.open)
+		}
+	}
+}
+
+func TestServerSettings(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, "every CPU"},
+		{[]string{"GOGC=200"}, "every CPU, GOGC=200"},
+		{[]string{"GOMAXPROCS=1", "GOGC=200"}, "GOMAXPROCS=1, GOGC=200"},
+	} {
+		if got := serverSettings(tc.env); got != tc.want {
+			t.Errorf("serverSettings(%q) = %q, want %q", tc.env, got, tc.want)
 		}
 	}
 }

@@ -89,7 +89,6 @@ type config struct {
 	logLevel    string
 	dbParams    string
 	serverEnv   []string
-	serverCPUs  int
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -111,7 +110,6 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.profile, "profile", "", "directory for pprof profiles of the server (CPU at the highest concurrency, heap, allocs); builds mcpserver with a pprof listener")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "mcpserver's LOG_LEVEL (info adds an audit line per call)")
 	serverEnv := fs.String("server-env", "", "extra environment for mcpserver, comma-separated KEY=VALUE pairs, to try runtime settings, e.g. GOGC=200")
-	fs.IntVar(&c.serverCPUs, "server-cpus", 0, "CPUs mcpserver may run Go code on at once (its GOMAXPROCS); 0 = Go's default, every CPU")
 	fs.StringVar(&c.dbParams, "db-params", "", "extra query parameters for mcpserver's DATABASE_URL, to try pool settings, e.g. pool_max_conns=8")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -147,8 +145,6 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-reps must be from 1 to 10, got %d", c.reps)
 	case c.users < 1 || c.users > 100000:
 		return c, fmt.Errorf("-users must be from 1 to 100000, got %d", c.users)
-	case c.serverCPUs < 0 || c.serverCPUs > runtime.NumCPU():
-		return c, fmt.Errorf("-server-cpus must be from 0 to %d (this machine's CPUs), got %d", runtime.NumCPU(), c.serverCPUs)
 	}
 	if c.profile != "" && c.mcpserver != "" {
 		return c, errors.New("-profile builds its own mcpserver: leave -mcpserver out")
@@ -258,10 +254,7 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 		"ENVIRONMENT=benchmark",
 		"BENCHDB_USERS=" + strconv.Itoa(c.users), // for the reference server (./floor)
 	}
-	if c.serverCPUs > 0 {
-		env = append(env, "GOMAXPROCS="+strconv.Itoa(c.serverCPUs))
-	}
-	env = append(env, c.serverEnv...) // last, so that -server-env can override
+	env = append(env, c.serverEnv...)
 	pprofAddr := ""
 	if c.profile != "" {
 		if pprofAddr, err = freeAddr(); err != nil {
@@ -396,13 +389,9 @@ func bench(ctx context.Context, c config, stdout, progress io.Writer) error {
 		}
 	}
 
-	cpus := "every CPU"
-	if c.serverCPUs > 0 {
-		cpus = fmt.Sprintf("GOMAXPROCS=%d", c.serverCPUs)
-	}
-	fmt.Fprintf(stdout, "%s, %d CPUs (%s), %s, %s; mcpserver %s%s; %s per point, median of %d, interleaved; load average before %s, after %s\n\n",
+	fmt.Fprintf(stdout, "%s, %d CPUs (%s), %s, %s; mcpserver %s; %s per point, median of %d, interleaved; load average before %s, after %s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), cpuModel(), pgVersion(ctx, dbURL), runtime.Version(),
-		cpus, envNote(c.serverEnv), c.duration, c.reps, load0, loadavg())
+		serverSettings(c.serverEnv), c.duration, c.reps, load0, loadavg())
 	writeTable(stdout, rows)
 	fmt.Fprintln(stdout)
 	writeCPUTable(stdout, rows)
@@ -469,10 +458,11 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
-// envNote lists the -server-env settings for the report's header line.
-func envNote(env []string) string {
-	if len(env) == 0 {
-		return ""
+// serverSettings describes the server's runtime for the report's header line: on every CPU
+// unless -server-env set GOMAXPROCS, and whatever else -server-env set.
+func serverSettings(env []string) string {
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) {
+		env = append([]string{"every CPU"}, env...)
 	}
-	return ", " + strings.Join(env, ", ")
+	return strings.Join(env, ", ")
 }

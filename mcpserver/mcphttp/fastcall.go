@@ -43,7 +43,7 @@ func fastToolCalls(tools map[string]*server.ServerTool, next http.Handler) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := peeked(r)
 		var tool *server.ServerTool
-		if c.direct.ok && r.Method == http.MethodPost && r.Header.Get(server.HeaderKeySessionID) == "" &&
+		if c.direct.ok && r.Header.Get(server.HeaderKeySessionID) == "" && // direct: a POST peekCalls decoded
 			r.Header.Get("Last-Event-ID") == "" && legacyVersion(r.Header.Get(mcp.HeaderProtocolVersion)) &&
 			isJSON(r.Header.Get("Content-Type")) {
 			tool = tools[c.tool]

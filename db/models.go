@@ -40,7 +40,7 @@ type Task struct {
 	CompletedAt  *time.Time  `json:"completed_at"`
 	DueAt        *time.Time  `json:"due_at"`
 	DueHasTime   bool        `json:"due_has_time"`
-	Priority     string      `json:"priority"`
+	Priority     Priority    `json:"priority"`
 	Tags         []string    `json:"tags"`
 	CreatedAt    time.Time   `json:"created_at"`
 	UpdatedAt    time.Time   `json:"updated_at"`

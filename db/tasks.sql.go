@@ -141,7 +141,7 @@ type InsertTaskParams struct {
 	DueDate     pgtype.Date `json:"due_date"`
 	DueAt       *time.Time  `json:"due_at"`
 	Repeat      *string     `json:"repeat"`
-	Priority    string      `json:"priority"`
+	Priority    Priority    `json:"priority"`
 	Tags        []string    `json:"tags"`
 }
 
@@ -648,7 +648,7 @@ const updateTask = `-- name: UpdateTask :one
 UPDATE tasks
 SET title        = coalesce($1, title),
     description  = coalesce($2, description),
-    priority     = coalesce($3, priority),
+    priority     = coalesce($3::text, priority),
     tags         = coalesce($4::text[], tags),
     due_at       = CASE WHEN $5::boolean THEN
                        coalesce($7::date::timestamp AT TIME ZONE

@@ -68,7 +68,7 @@ RETURNING *;
 UPDATE tasks
 SET title        = coalesce(sqlc.narg(title), title),
     description  = coalesce(sqlc.narg(description), description),
-    priority     = coalesce(sqlc.narg(priority), priority),
+    priority     = coalesce(sqlc.narg(priority)::text, priority),
     tags         = coalesce(sqlc.narg(tags)::text[], tags),
     due_at       = CASE WHEN sqlc.arg(set_due)::boolean THEN
                        coalesce(sqlc.narg(due_date)::date::timestamp AT TIME ZONE

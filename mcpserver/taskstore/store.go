@@ -55,7 +55,7 @@ func (s *Store) Add(ctx context.Context, user string, in NewTask) (Task, error) 
 	if err != nil {
 		return Task{}, err
 	}
-	p := db.InsertTaskParams{UserID: user, Title: title, Description: desc, Priority: priority, Tags: tags}
+	p := db.InsertTaskParams{UserID: user, Title: title, Description: desc, Priority: db.Priority(priority), Tags: tags}
 	if in.Repeat != "" {
 		if in.Due == nil {
 			return Task{}, errRepeatNeedsDue
@@ -74,7 +74,7 @@ func (s *Store) Add(ctx context.Context, user string, in NewTask) (Task, error) 
 	if err != nil {
 		return Task{}, fmt.Errorf("insert task for %s: %w", user, err)
 	}
-	return fromRow(row), nil
+	return fromRow(row, nil), nil
 }
 
 var errRepeatNeedsDue = invalidf("repeat needs a due date: give due (the first occurrence) together with repeat")
@@ -139,7 +139,7 @@ func (s *Store) completeOccurrence(ctx context.Context, user string, taskID int6
 		t, err := s.one(row, err, user, taskID, "complete")
 		return t, answered, err
 	}
-	cur := fromRow(row)
+	cur := fromRow(row, nil)
 	if cur.Repeat == nil || cur.Completed || cur.Due == nil {
 		return Task{}, notRepeating, nil
 	}
@@ -252,16 +252,18 @@ func (s *Store) one(row db.Task, err error, user string, taskID int64, verb stri
 		}
 		return Task{}, fmt.Errorf("%s task %d of %s: %w", verb, taskID, user, err)
 	}
-	return fromRow(row), nil
+	return fromRow(row, nil), nil
 }
 
-func fromRow(r db.Task) Task {
+// fromRow turns a stored row into the task clients see. A due date is kept in *due when due
+// is not nil, so a page can give all its tasks' due dates one allocation.
+func fromRow(r db.Task, due *Due) Task {
 	t := Task{
 		TaskID:      r.TaskID,
 		Title:       r.Title,
 		Description: r.Description,
 		Completed:   r.Completed,
-		Priority:    r.Priority,
+		Priority:    string(r.Priority),
 		Tags:        r.Tags,
 		CreatedAt:   r.CreatedAt.UTC(),
 		UpdatedAt:   r.UpdatedAt.UTC(),
@@ -272,11 +274,16 @@ func fromRow(r db.Task) Task {
 		*r.CompletedAt = r.CompletedAt.UTC()
 		t.CompletedAt = r.CompletedAt
 	}
-	switch {
-	case r.DueAt != nil && r.DueHasTime:
-		t.Due = &Due{At: r.DueAt.UTC(), HasTime: true}
-	case r.DueDate.Valid:
-		t.Due = &Due{At: r.DueDate.Time.UTC()}
+	if instant, day := r.DueAt != nil && r.DueHasTime, r.DueDate.Valid; instant || day {
+		if due == nil {
+			due = new(Due)
+		}
+		if instant {
+			*due = Due{At: r.DueAt.UTC(), HasTime: true}
+		} else {
+			*due = Due{At: r.DueDate.Time.UTC()}
+		}
+		t.Due = due
 	}
 	if r.DeletedAt != nil {
 		*r.DeletedAt = r.DeletedAt.UTC()

@@ -53,7 +53,7 @@ func (s *Store) Restore(ctx context.Context, user string, taskID int64) (Task, e
 		}
 		return Task{}, fmt.Errorf("restore task %d of %s: %w", taskID, user, err)
 	}
-	return fromRow(row), nil
+	return fromRow(row, nil), nil
 }
 
 // purgeBatch bounds one DELETE, so a purge never holds many row locks at once.

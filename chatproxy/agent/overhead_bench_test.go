@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +40,16 @@ const turnsPerThread = 16
 // stream). chatproxy's overhead is the difference between the two runs.
 func BenchmarkTurnOverhead(b *testing.B) {
 	model := llmtest.New(llmtest.OpenAI)
-	model.SetResponder(func(llmtest.Request) llmtest.Response { return llmtest.Text(overheadAnswer) })
+	var (
+		mu   sync.Mutex
+		last []llmtest.Message // the conversation of the model's latest request
+	)
+	model.SetResponder(func(r llmtest.Request) llmtest.Response {
+		mu.Lock()
+		last = r.Messages
+		mu.Unlock()
+		return llmtest.Text(overheadAnswer)
+	})
 	client, err := llm.New(llm.Config{BaseURL: model.Start(b), Model: "fake-model"}, llm.WithLogger(quiet))
 	if err != nil {
 		b.Fatal(err)
@@ -66,6 +76,7 @@ func BenchmarkTurnOverhead(b *testing.B) {
 	env := chatkittest.NewEnv(b, agent.New(agent.Config{LLM: client, MCP: mc, Logger: quiet}), chatkittest.EnvOptions{})
 
 	const user = "bench-overhead"
+	token := chatkittest.Token(b, user)
 	tools, err := mc.Tools(context.Background(), mcpclient.User{ID: user})
 	if err != nil {
 		b.Fatal(err)
@@ -74,18 +85,42 @@ func BenchmarkTurnOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The direct call sends what a first turn sends: a system prompt, the message, the tools.
-	direct := llm.Request{Tools: defs, Messages: []llm.Message{
-		{Role: llm.RoleSystem, Content: "You manage the user's tasks with the tools you have."},
-		{Role: llm.RoleUser, Content: "Show me all my tasks"},
-	}}
+	// turn runs the n-th turn through chatproxy: a new thread every turnsPerThread turns.
+	var thread string
+	turn := func(b *testing.B, n int) (first, whole time.Duration) {
+		if n%turnsPerThread == 0 {
+			thread, _ = env.CreateThread(b, user, "Show me all my tasks")
+		}
+		body, _ := json.Marshal(chatkittest.Req("threads.add_user_message",
+			map[string]any{"thread_id": thread, "input": chatkittest.Input("Show me all my tasks")}))
+		first, whole, err := turnOverHTTP(env, token, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return first, whole
+	}
+	// The direct calls send the model what chatproxy sends it, conversation for conversation
+	// (the system prompt and the history of one thread's turns, recorded here): the time the
+	// model takes to read a longer request is the model's, not chatproxy's.
+	direct := make([][]llm.Message, turnsPerThread)
+	for n := range direct {
+		turn(b, n)
+		mu.Lock()
+		for _, m := range last {
+			direct[n] = append(direct[n], llm.Message{Role: m.Role, Content: m.Content})
+		}
+		mu.Unlock()
+	}
 
 	b.Run("model-direct", func(b *testing.B) {
 		var first, whole time.Duration
+		n := 0
 		for b.Loop() {
+			req := llm.Request{Tools: defs, Messages: direct[n%len(direct)]}
+			n++
 			t0 := time.Now()
 			var firstAt time.Duration
-			turn, err := client.Stream(context.Background(), direct, func(string) error {
+			turn, err := client.Stream(context.Background(), req, func(string) error {
 				if firstAt == 0 {
 					firstAt = time.Since(t0)
 				}
@@ -101,20 +136,11 @@ func BenchmarkTurnOverhead(b *testing.B) {
 	})
 
 	b.Run("chatproxy", func(b *testing.B) {
-		token := chatkittest.Token(b, user)
 		var first, whole time.Duration
-		thread, turns := "", 0
+		n := 0
 		for b.Loop() {
-			if turns%turnsPerThread == 0 {
-				thread, _ = env.CreateThread(b, user, "Show me all my tasks")
-			}
-			turns++
-			body, _ := json.Marshal(chatkittest.Req("threads.add_user_message",
-				map[string]any{"thread_id": thread, "input": chatkittest.Input("Show me all my tasks")}))
-			firstAt, wholeAt, err := turnOverHTTP(env, token, body)
-			if err != nil {
-				b.Fatal(err)
-			}
+			firstAt, wholeAt := turn(b, n)
+			n++
 			first, whole = first+firstAt, whole+wholeAt
 		}
 		b.ReportMetric(float64(first.Nanoseconds())/float64(b.N), "first-token-ns")

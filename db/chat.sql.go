@@ -597,3 +597,50 @@ func (q *Queries) UpsertChatItem(ctx context.Context, arg UpsertChatItemParams) 
 	}
 	return result.RowsAffected(), nil
 }
+
+const upsertChatItemReleasingLease = `-- name: UpsertChatItemReleasingLease :one
+WITH released AS (
+    UPDATE chat_threads
+    SET lease_token = NULL, lease_until = NULL
+    WHERE chat_threads.user_id = $1::text AND chat_threads.id = $2::text
+      AND lease_token = $3::text
+    RETURNING 1
+), saved AS (
+    INSERT INTO chat_items (user_id, thread_id, id, type, created_at, doc)
+    VALUES ($1::text, $2::text, $4::text, $5::text, $6::timestamptz, $7::jsonb)
+    ON CONFLICT (user_id, id) DO UPDATE
+    SET doc = excluded.doc, type = excluded.type
+    WHERE chat_items.thread_id = excluded.thread_id
+    RETURNING 1
+)
+SELECT count(*) FROM saved
+`
+
+type UpsertChatItemReleasingLeaseParams struct {
+	UserID    string          `json:"user_id"`
+	ThreadID  string          `json:"thread_id"`
+	Token     string          `json:"token"`
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	CreatedAt time.Time       `json:"created_at"`
+	Doc       json.RawMessage `json:"doc"`
+}
+
+// The end of a turn in one round trip: UpsertChatItem, and the thread's lease given back if
+// @token still holds it (as ReleaseChatThreadLease). Returns how many items were stored: 0
+// means the id lives in another thread. The lease is given back either way, since the turn
+// ends; a statement that fails gives back nothing.
+func (q *Queries) UpsertChatItemReleasingLease(ctx context.Context, arg UpsertChatItemReleasingLeaseParams) (int64, error) {
+	row := q.db.QueryRow(ctx, upsertChatItemReleasingLease,
+		arg.UserID,
+		arg.ThreadID,
+		arg.Token,
+		arg.ID,
+		arg.Type,
+		arg.CreatedAt,
+		arg.Doc,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}

@@ -145,16 +145,17 @@ func (a *Agent) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.Stre
 	msgs := append([]llm.Message{{Role: llm.RoleSystem, Content: systemPrompt(a.cfg.Now(), clientZone(turn.Caller), turn.Caller.Locale)}},
 		trimHistory(historyMessages(items), a.cfg.HistoryBudget)...)
 
-	r := &run{a: a, s: s, user: user, tools: tools.catalog, zone: headerZone(turn.Caller)}
+	naming := turn.Thread.Title == nil && turn.Input != nil
+	r := &run{a: a, s: s, user: user, tools: tools.catalog, zone: headerZone(turn.Caller), answerEnds: !naming}
 	defer r.closeWorkflow()
 	reply, err := r.loop(ctx, llm.Request{Messages: msgs, Tools: tools.defs})
-	if err != nil {
+	if err != nil || r.ended {
 		return err
 	}
 	if err := r.settle(); err != nil {
 		return err
 	}
-	if turn.Thread.Title == nil && turn.Input != nil {
+	if naming {
 		a.nameThread(ctx, s, turn.Input.Text(), reply)
 	}
 	return nil
@@ -174,6 +175,9 @@ type run struct {
 	// zone is the browser's IANA time zone ("" when it sent none), given to tools that
 	// take a timezone argument the model left out.
 	zone string
+	// answerEnds: nothing follows the model's final answer (no thread title to make), so
+	// that message is stored as the thread is given back (DoneLast); ended: it was.
+	answerEnds, ended bool
 }
 
 // loop calls the model until it answers without tool calls or MaxSteps calls were made, and
@@ -224,7 +228,13 @@ func (r *run) step(ctx context.Context, req llm.Request) (llm.Turn, error) {
 		return t, context.Cause(ctx)
 	}
 	if msg != nil && (err == nil || errors.Is(err, llm.ErrInterrupted)) {
-		if _, derr := msg.Done(); derr != nil {
+		// The final answer (no tool calls) may be the turn's last output; widgets were
+		// shown when its text began (settle), so nothing waits for after it.
+		done := msg.Done
+		if last := err == nil && len(t.ToolCalls) == 0 && r.answerEnds && len(r.widgets) == 0; last {
+			done, r.ended = msg.DoneLast, true
+		}
+		if _, derr := done(); derr != nil {
 			return t, derr
 		}
 	}

@@ -103,6 +103,7 @@ type stack struct {
 	tasks *taskServer
 	mcp   *mcpclient.Client
 	reg   *prometheus.Registry
+	locks *chatkittest.ReleaseCounter // how each turn gave its thread back
 }
 
 type opts struct {
@@ -160,7 +161,10 @@ func newStack(t *testing.T, o opts, script ...llmtest.Response) *stack {
 		LLMMetrics: obs.NewLLMMetrics(st.reg), ToolMetrics: obs.NewMCPClientMetrics(st.reg),
 		Now: func() time.Time { return time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC) },
 	})
-	st.env = chatkittest.NewEnv(t, a, chatkittest.EnvOptions{})
+	st.locks = &chatkittest.ReleaseCounter{}
+	st.env = chatkittest.NewEnv(t, a, chatkittest.EnvOptions{
+		WrapStore: func(s chatkit.Store) chatkit.Store { st.locks.Store = s; return st.locks },
+	})
 	return st
 }
 
@@ -456,6 +460,45 @@ func TestParallelAndMultiStep(t *testing.T) {
 	rows := st.taskRows(t)
 	if !rows[1].Completed || rows[0].Completed {
 		t.Errorf("tasks = %+v, want only task 2 completed", rows)
+	}
+}
+
+// TestLastAnswerGivesTheThreadBack: a turn's final answer is stored as the thread is given
+// back (one round trip), unless the thread still needs its title, which is made after the
+// answer; either way the stream ends with the answer stored.
+func TestLastAnswerGivesTheThreadBack(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, opts{},
+		llmtest.Text("Nothing to do yet."),
+		llmtest.ToolCalls(call("add_task", `{"title":"Buy milk"}`)),
+		llmtest.Text("Added Buy milk."),
+	)
+	thread, events := st.env.CreateThread(t, "alice", "what do I have to do?")
+	if n := st.locks.ReleasesWith.Load(); n != 0 {
+		t.Errorf("first turn: the answer gave the thread back (%d), but the title comes after it", n)
+	}
+	if len(ofType(events, "thread.updated")) != 1 {
+		t.Errorf("first turn: no title (thread.updated) after the answer")
+	}
+	events = st.env.AddMessage(t, "alice", thread, "add buy milk")
+	if n := st.locks.ReleasesWith.Load(); n != 1 {
+		t.Errorf("second turn: ReleaseWith calls = %d, want 1 (the answer)", n)
+	}
+	if errs := errorEvents(events); len(errs) != 0 {
+		t.Fatalf("second turn: %v", errs)
+	}
+	last := events[len(events)-1]
+	if last["type"] != "thread.item.done" || last["item"].(map[string]any)["type"] != "assistant_message" {
+		t.Errorf("second turn ends with %v, want the answer's thread.item.done", last)
+	}
+	var stored []string
+	for _, it := range st.env.Items(t, "alice", thread) {
+		if it["type"] == "assistant_message" {
+			stored = append(stored, it["content"].([]any)[0].(map[string]any)["text"].(string))
+		}
+	}
+	if want := []string{"Nothing to do yet.", "Added Buy milk."}; !slices.Equal(stored, want) {
+		t.Errorf("stored answers %q, want %q", stored, want)
 	}
 }
 

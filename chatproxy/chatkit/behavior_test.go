@@ -376,3 +376,44 @@ func TestBusyThreadIsRefusedAfterWaitLimit(t *testing.T) {
 		t.Errorf("the refused message was stored: %d items", len(items))
 	}
 }
+
+// A responder's last output (DoneLast) is stored as the thread is given back: the turn ends
+// with that one round trip, nothing can be written after it, and the next turn takes the
+// thread at once.
+func TestLastOutputGivesTheThreadBack(t *testing.T) {
+	t.Parallel()
+	counter := &ck.ReleaseCounter{}
+	env := ck.NewEnv(t, &ck.Scripted{}, ck.EnvOptions{
+		Store:     chatstore.Options{LockWait: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond},
+		WrapStore: func(s chatkit.Store) chatkit.Store { counter.Store = s; return counter },
+	})
+	thread, _ := env.CreateThread(t, alice, "hello")
+	if n := counter.ReleasesWith.Load(); n != 0 {
+		t.Fatalf("an ordinary answer gave the thread back with its item %d times", n)
+	}
+	events := env.AddMessage(t, alice, thread, "last")
+	var types []string
+	for _, ev := range events {
+		types = append(types, ev["type"].(string))
+		if ev["type"] == "error" {
+			t.Fatalf("the turn failed: %v", ev)
+		}
+	}
+	if last := types[len(types)-1]; last != "thread.item.done" {
+		t.Errorf("frames %v: want the answer's thread.item.done last", types)
+	}
+	if n := counter.ReleasesWith.Load(); n != 1 {
+		t.Errorf("ReleaseWith calls = %d, want 1", n)
+	}
+	var stored []string
+	for _, it := range env.Items(t, alice, thread) {
+		stored = append(stored, it["type"].(string))
+	}
+	if want := []string{"user_message", "assistant_message", "user_message", "assistant_message"}; !slices.Equal(stored, want) {
+		t.Errorf("stored items %v, want %v (no widget after the last output)", stored, want)
+	}
+	// LockWait is 50 ms: a thread still held would be refused.
+	if r := env.Do(t, alice, ck.Req("threads.add_user_message", obj{"thread_id": thread, "input": ck.Input("again")})); r.Status != http.StatusOK {
+		t.Fatalf("the next message: %d %s", r.Status, r.Raw)
+	}
+}

@@ -156,6 +156,7 @@ func (s *Server) withThread(ctx context.Context, cancel context.CancelCauseFunc,
 	}()
 	thread := locked.Thread
 	st := newStream(ctx, cancel, s.store, c.UserID, thread, sink)
+	st.lock = locked.ThreadLock
 	if start.Recent > 0 {
 		st.recent = &locked.Recent
 	}

@@ -76,4 +76,8 @@ type ThreadLock interface {
 	Lost() <-chan struct{}
 	// Release gives the thread back. It is safe to call more than once.
 	Release()
+	// ReleaseWith stores item (as Store.SaveItem) and gives the thread back in the same
+	// round trip: the end of a turn whose last output is item. If it fails the thread may
+	// still be held, and Release gives it back.
+	ReleaseWith(ctx context.Context, item Item) error
 }

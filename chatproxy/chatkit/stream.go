@@ -48,7 +48,15 @@ type Stream struct {
 	// recent is the thread's newest items (newest first) read with the lock, which
 	// Turn.History answers from once, as long as nothing has been written since.
 	recent *Page[Item]
+	// lock is the thread's lock (nil in tests that stream without one). ending: the item
+	// being stored is the turn's last output, stored as the lock is given back; ended:
+	// that happened, and nothing more may be stored.
+	lock          ThreadLock
+	ending, ended bool
 }
+
+// errTurnEnded refuses a write after the turn's last output (MessageWriter.DoneLast).
+var errTurnEnded = errors.New("chatkit: the turn has ended (DoneLast); nothing more can be written")
 
 // errClientGone is the cancel cause when a frame could not be written.
 var errClientGone = errors.New("client disconnected")
@@ -75,6 +83,9 @@ func (s *Stream) Emit(ev Event) error {
 func (s *Stream) emitLocked(ev Event) error {
 	if s.gone != nil {
 		return s.gone
+	}
+	if s.ended {
+		return errTurnEnded
 	}
 	if err := context.Cause(s.ctx); err != nil {
 		return err
@@ -210,7 +221,14 @@ func (s *Stream) save(item Item) error {
 	}
 	s.prepare(item)
 	s.recent = nil
-	if err := s.store.SaveItem(s.ctx, s.userID, s.thread.ID, item); err != nil {
+	var err error
+	if s.ending && s.lock != nil {
+		err = s.lock.ReleaseWith(s.ctx, item)
+		s.ended = err == nil
+	} else {
+		err = s.store.SaveItem(s.ctx, s.userID, s.thread.ID, item)
+	}
+	if err != nil {
 		return fmt.Errorf("store %s %s: %w", item.ItemType(), item.Base().ID, err)
 	}
 	s.forget(item.Base().ID)
@@ -231,6 +249,9 @@ func (s *Stream) UpdateThread(change func(t *Thread)) error {
 	defer s.mu.Unlock()
 	if s.gone != nil {
 		return s.gone
+	}
+	if s.ended {
+		return errTurnEnded
 	}
 	next := s.thread.Clone()
 	change(next)
@@ -339,7 +360,14 @@ func (m *MessageWriter) Text() string {
 
 // Done ends the message: content_part.done with the full text, then thread.item.done (the
 // message is stored before that frame is sent). It returns the stored item.
-func (m *MessageWriter) Done() (*AssistantMessageItem, error) {
+func (m *MessageWriter) Done() (*AssistantMessageItem, error) { return m.done(false) }
+
+// DoneLast is Done for the turn's last output: the message is stored and the thread given
+// back in one round trip (ThreadLock.ReleaseWith), a round trip fewer before the stream
+// ends. Every later write of the turn fails; the responder returns next.
+func (m *MessageWriter) DoneLast() (*AssistantMessageItem, error) { return m.done(true) }
+
+func (m *MessageWriter) done(last bool) (*AssistantMessageItem, error) {
 	s := m.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -358,7 +386,10 @@ func (m *MessageWriter) Done() (*AssistantMessageItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.emitLocked(ItemDone{Item: final}); err != nil {
+	s.ending = last
+	err = s.emitLocked(ItemDone{Item: final})
+	s.ending = false
+	if err != nil {
 		return nil, err
 	}
 	m.item = final
@@ -526,6 +557,9 @@ func (p *pendingItem) materialize() Item {
 func (s *Stream) keepAfterCancel() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ended { // the answer was whole and stored: nothing was stopped
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 10*time.Second)
 	defer cancel()
 	var errs []error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,6 +33,11 @@ func newThread(t *testing.T, s *chatstore.Store, user string) *chatkit.Thread {
 		t.Fatal(err)
 	}
 	return th
+}
+
+// impatientStore gives up on a busy thread after 20 ms, so a test sees a lock still held.
+func impatientStore(t *testing.T) *chatstore.Store {
+	return chatstore.New(pgtest.Pool(t), chatstore.Options{LockWait: 20 * time.Millisecond, PollInterval: 5 * time.Millisecond})
 }
 
 func message(id, text string) *chatkit.AssistantMessageItem {
@@ -252,6 +258,63 @@ func TestLockLeases(t *testing.T) {
 	}
 }
 
+// TestReleaseWith: the turn's last item is stored as the lease is given back, in one
+// statement; a failed store leaves the lease for Release.
+func TestReleaseWith(t *testing.T) {
+	t.Parallel()
+	s := impatientStore(t)
+	ctx := t.Context()
+	th := newThread(t, s, alice)
+	other := newThread(t, s, alice)
+	if err := s.SaveItem(ctx, alice, other.ID, message("elsewhere", "x")); err != nil {
+		t.Fatal(err)
+	}
+
+	l, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.ReleaseWith(ctx, message("answer", "the answer")); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(t, s, alice, th.ID, chatkit.Asc); !slices.Equal(got, []string{"answer=the answer"}) {
+		t.Errorf("items after ReleaseWith = %q", got)
+	}
+	// Given back: the next turn takes the thread at once (LockWait is 20 ms).
+	l2, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{})
+	if err != nil {
+		t.Fatalf("lock after ReleaseWith: %v", err)
+	}
+	if err := l.ReleaseWith(ctx, message("late", "x")); err == nil {
+		t.Error("a second ReleaseWith of one lease stored an item")
+	}
+	l.Release() // already given back: must not give back l2's lease
+	if _, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{}); !errors.Is(err, chatkit.ErrThreadBusy) {
+		t.Fatalf("lock while l2 holds the thread: %v, want ErrThreadBusy", err)
+	}
+
+	// An item whose id lives in another thread is not stored; the error says so.
+	if err := l2.ReleaseWith(ctx, message("elsewhere", "moved")); err == nil || !strings.Contains(err.Error(), "another thread") {
+		t.Errorf("ReleaseWith of another thread's item id: %v", err)
+	}
+	l2.Release()
+	l3, err := s.LockThread(ctx, alice, th.ID, chatkit.TurnStart{})
+	if err != nil {
+		t.Fatalf("lock after a failed ReleaseWith and Release: %v", err)
+	}
+	// A thread deleted under the holder: ErrNotFound, and Release still works.
+	if err := s.DeleteThread(ctx, alice, th.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := l3.ReleaseWith(ctx, message("orphan", "x")); !errors.Is(err, chatkit.ErrNotFound) {
+		t.Errorf("ReleaseWith on a deleted thread: %v, want ErrNotFound", err)
+	}
+	l3.Release()
+	if got := texts(t, s, alice, other.ID, chatkit.Asc); !slices.Equal(got, []string{"elsewhere=x"}) {
+		t.Errorf("the other thread's items = %q", got)
+	}
+}
+
 // replicas returns two stores on one database, each with a pool of its own, as two chatproxy
 // replicas have.
 func replicas(t *testing.T, opt chatstore.Options) []*chatstore.Store {
@@ -311,8 +374,7 @@ func TestLockAcrossReplicas(t *testing.T) {
 // what SaveItem, LoadThread and LoadItems would, and happens only to a thread it locked.
 func TestLockThreadStartsTurn(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
-	s := chatstore.New(pool, chatstore.Options{LockWait: 20 * time.Millisecond, PollInterval: 5 * time.Millisecond})
+	s := impatientStore(t)
 	ctx := t.Context()
 	th := newThread(t, s, alice)
 	for _, id := range []string{"m1", "m2", "m3"} {

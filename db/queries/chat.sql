@@ -102,6 +102,27 @@ UPDATE chat_threads
 SET lease_token = NULL, lease_until = NULL
 WHERE user_id = @user_id AND id = @id AND lease_token = @token::text;
 
+-- name: UpsertChatItemReleasingLease :one
+-- The end of a turn in one round trip: UpsertChatItem, and the thread's lease given back if
+-- @token still holds it (as ReleaseChatThreadLease). Returns how many items were stored: 0
+-- means the id lives in another thread. The lease is given back either way, since the turn
+-- ends; a statement that fails gives back nothing.
+WITH released AS (
+    UPDATE chat_threads
+    SET lease_token = NULL, lease_until = NULL
+    WHERE chat_threads.user_id = @user_id::text AND chat_threads.id = @thread_id::text
+      AND lease_token = @token::text
+    RETURNING 1
+), saved AS (
+    INSERT INTO chat_items (user_id, thread_id, id, type, created_at, doc)
+    VALUES (@user_id::text, @thread_id::text, @id::text, @type::text, @created_at::timestamptz, @doc::jsonb)
+    ON CONFLICT (user_id, id) DO UPDATE
+    SET doc = excluded.doc, type = excluded.type
+    WHERE chat_items.thread_id = excluded.thread_id
+    RETURNING 1
+)
+SELECT count(*) FROM saved;
+
 -- name: UpsertChatItem :execrows
 -- Adding an item twice keeps its first position (created_at, seq) and takes the new
 -- document. An id that already lives in another thread is not touched (zero rows).

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,4 +295,36 @@ func ItemText(item map[string]any) string {
 		b.WriteString(c.(map[string]any)["text"].(string))
 	}
 	return b.String()
+}
+
+// ReleaseCounter is a Store (for EnvOptions.WrapStore) that counts how the thread locks it
+// hands out are given back: ReleaseWith ends a turn with its last item, Release is called
+// at the end of every turn (and does nothing after a successful ReleaseWith).
+type ReleaseCounter struct {
+	chatkit.Store
+	Releases, ReleasesWith atomic.Int64
+}
+
+// LockThread implements chatkit.Store.
+func (c *ReleaseCounter) LockThread(ctx context.Context, userID, threadID string, start chatkit.TurnStart) (*chatkit.LockedThread, error) {
+	l, err := c.Store.LockThread(ctx, userID, threadID, start)
+	if l != nil {
+		l.ThreadLock = countedLock{ThreadLock: l.ThreadLock, c: c}
+	}
+	return l, err
+}
+
+type countedLock struct {
+	chatkit.ThreadLock
+	c *ReleaseCounter
+}
+
+func (l countedLock) Release() {
+	l.c.Releases.Add(1)
+	l.ThreadLock.Release()
+}
+
+func (l countedLock) ReleaseWith(ctx context.Context, item chatkit.Item) error {
+	l.c.ReleasesWith.Add(1)
+	return l.ThreadLock.ReleaseWith(ctx, item)
 }

@@ -6,6 +6,7 @@ package chatkittest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -28,6 +29,8 @@ import (
 //	"workflow"      a workflow with one task loading → complete, then echo
 //	"words N"       echo of N words (a long message)
 //	"gate"          signal Started, wait for Gate to be closed (or the client to leave), echo
+//	"last"          echo as the turn's last output (DoneLast), then try to add a widget,
+//	                which must be refused (else the turn fails)
 //	anything else   echo: "You said: <text>"
 //
 // Continuations: a client tool output is answered "Tool said: <output>", structured input
@@ -156,6 +159,18 @@ func (r *Scripted) Respond(ctx context.Context, turn *chatkit.Turn, s *chatkit.S
 		if _, err := w.Done(nil); err != nil {
 			return err
 		}
+	case text == "last":
+		m, err := s.StartMessageWith(EchoText(text))
+		if err != nil {
+			return err
+		}
+		if _, err := m.DoneLast(); err != nil {
+			return err
+		}
+		if err := s.AddItem(&chatkit.WidgetItem{Widget: Widget(false)}); err == nil {
+			return errors.New("a widget was stored after the turn's last output")
+		}
+		return nil
 	case strings.HasPrefix(text, "words "):
 		var n int
 		fmt.Sscanf(strings.TrimPrefix(text, "words "), "%d", &n)

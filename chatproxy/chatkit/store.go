@@ -77,7 +77,8 @@ type ThreadLock interface {
 	// Release gives the thread back. It is safe to call more than once.
 	Release()
 	// ReleaseWith stores item (as Store.SaveItem) and gives the thread back in the same
-	// round trip: the end of a turn whose last output is item. If it fails the thread may
-	// still be held, and Release gives it back.
+	// round trip: the end of a turn whose last output is item. The lock is no longer
+	// renewed from this call on; if it fails the thread may still be held, the turn should
+	// end, and Release gives the thread back.
 	ReleaseWith(ctx context.Context, item Item) error
 }

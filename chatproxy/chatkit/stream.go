@@ -364,7 +364,8 @@ func (m *MessageWriter) Done() (*AssistantMessageItem, error) { return m.done(fa
 
 // DoneLast is Done for the turn's last output: the message is stored and the thread given
 // back in one round trip (ThreadLock.ReleaseWith), a round trip fewer before the stream
-// ends. Every later write of the turn fails; the responder returns next.
+// ends. Every later write of the turn fails; the responder returns next, and also when
+// DoneLast fails (the lock is no longer renewed).
 func (m *MessageWriter) DoneLast() (*AssistantMessageItem, error) { return m.done(true) }
 
 func (m *MessageWriter) done(last bool) (*AssistantMessageItem, error) {

@@ -463,7 +463,15 @@ type pendingItem struct {
 }
 
 func newPendingItem(item Item) (*pendingItem, error) {
-	c, err := cloneItem(item)
+	var c Item
+	var err error
+	if m, ok := item.(*AssistantMessageItem); ok && len(m.Content) == 0 {
+		// How every streamed answer starts: nothing nested to copy, so no JSON round trip
+		// (half of StartMessage's CPU).
+		c = &AssistantMessageItem{ItemBase: m.ItemBase, Content: []OutputText{}}
+	} else {
+		c, err = cloneItem(item)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("copy pending %s: %w", item.ItemType(), err)
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // The decoded items a Store keeps are bounded by count and by the size of their documents
-// (a decoded item takes about as much again); when either is reached the memo starts over.
+// (a decoded item takes about as much again), in two generations of half each.
 const (
 	memoSize  = 4096
 	memoBytes = 8 << 20
@@ -20,8 +20,17 @@ const (
 // returned is byte for byte the one it was decoded from, so the database stays the truth:
 // a change made by another replica (or by this one) is a different document and is decoded
 // afresh. Items handed out may be shared between turns and are not to be modified.
+//
+// When the current generation is full it becomes the old one and the older is dropped; an
+// item found in the old generation moves to the current one. So the items of threads in use
+// survive a turnover, where emptying one map would drop them all whenever the threads in use
+// hold more items than the memo.
 type itemMemo struct {
-	mu      sync.Mutex
+	mu       sync.Mutex
+	cur, old memoGen
+}
+
+type memoGen struct {
 	entries map[memoKey]memoEntry
 	bytes   int // of the documents in entries
 }
@@ -36,12 +45,19 @@ type memoEntry struct {
 // decode returns the item of doc (of type typ), decoded now or earlier from the same bytes.
 func (m *itemMemo) decode(userID, itemID, typ, doc string) (chatkit.Item, error) {
 	key := memoKey{userID, itemID}
+	matches := func(e memoEntry, ok bool) bool { return ok && e.doc == doc && e.item.ItemType() == typ }
 	m.mu.Lock()
-	e, ok := m.entries[key]
-	m.mu.Unlock()
-	if ok && e.doc == doc && e.item.ItemType() == typ {
+	e, ok := m.cur.entries[key]
+	if matches(e, ok) {
+		m.mu.Unlock()
 		return e.item, nil
 	}
+	if e, ok := m.old.entries[key]; matches(e, ok) {
+		m.keep(key, e)
+		m.mu.Unlock()
+		return e.item, nil
+	}
+	m.mu.Unlock()
 	item, err := chatkit.DecodeItemAs(typ, []byte(doc))
 	if err != nil {
 		return nil, err
@@ -50,14 +66,26 @@ func (m *itemMemo) decode(userID, itemID, typ, doc string) (chatkit.Item, error)
 		return item, nil // a rare large item is not worth a sixty-fourth of the memo
 	}
 	m.mu.Lock()
-	if m.entries == nil || len(m.entries) >= memoSize || m.bytes+len(doc) > memoBytes {
-		m.entries, m.bytes = make(map[memoKey]memoEntry), 0
-	}
-	if old, ok := m.entries[key]; ok {
-		m.bytes -= len(old.doc)
-	}
-	m.entries[key] = memoEntry{doc: doc, item: item}
-	m.bytes += len(doc)
+	m.keep(key, memoEntry{doc: doc, item: item})
 	m.mu.Unlock()
 	return item, nil
+}
+
+// keep puts e in the current generation (and out of the old one), starting a new generation
+// when the current one is full. m.mu is held.
+func (m *itemMemo) keep(key memoKey, e memoEntry) {
+	m.cur.drop(key)
+	m.old.drop(key)
+	if m.cur.entries == nil || len(m.cur.entries) >= memoSize/2 || m.cur.bytes+len(e.doc) > memoBytes/2 {
+		m.old, m.cur = m.cur, memoGen{entries: make(map[memoKey]memoEntry)}
+	}
+	m.cur.entries[key] = e
+	m.cur.bytes += len(e.doc)
+}
+
+func (g *memoGen) drop(key memoKey) {
+	if e, ok := g.entries[key]; ok {
+		delete(g.entries, key)
+		g.bytes -= len(e.doc)
+	}
 }

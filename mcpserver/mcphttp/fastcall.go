@@ -52,10 +52,18 @@ func fastToolCalls(tools map[string]*server.ServerTool, next http.Handler) http.
 			next.ServeHTTP(w, r)
 			return
 		}
-		buf := bufPool.Get().(*bytes.Buffer)
-		defer bufPool.Put(buf)
-		buf.Reset()
+		// The database gate holds the answer until the call ends: encode it there, once.
+		var buf *bytes.Buffer
+		held, isHeld := w.(*heldResponse)
+		if isHeld {
+			buf = &held.body
+		} else {
+			buf = bufPool.Get().(*bytes.Buffer)
+			buf.Reset()
+			defer putBuf(buf)
+		}
 		if err := encodeResponse(buf, runTool(r.Context(), tool, c)); err != nil {
+			buf.Reset()
 			httpedge.WriteError(w, http.StatusInternalServerError, "internal_error", "the response could not be encoded")
 			return
 		}
@@ -63,11 +71,21 @@ func fastToolCalls(tools map[string]*server.ServerTool, next http.Handler) http.
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(buf.Bytes())
+		if !isHeld {
+			_, _ = w.Write(buf.Bytes())
+		}
 	})
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBuf returns buf to bufPool unless it grew past maxHeldReuse (one huge answer is not
+// kept in memory).
+func putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= maxHeldReuse {
+		bufPool.Put(buf)
+	}
+}
 
 // runTool calls tool's handler for c as mcp-go's dispatch would and returns the response.
 func runTool(ctx context.Context, tool *server.ServerTool, c call) mcp.JSONRPCMessage {

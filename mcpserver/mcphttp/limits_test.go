@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -107,8 +108,10 @@ func TestDatabaseGate(t *testing.T) {
 	gate := httpedge.NewDBGate(nil, quiet)
 	srv := newServer(t, func(c *mcphttp.Config) { c.Gate = gate })
 	tok := bearer(tokenFor(t, "alice"))
-	if r := post(t, srv.URL+mcphttp.MCPPath, toolCall("list_tasks", map[string]any{}), tok); r.status != 200 {
-		t.Fatalf("open gate: %d %s", r.status, r.body)
+	// The answer passes the gate whole (encoded into the held response once), length included.
+	if r := post(t, srv.URL+mcphttp.MCPPath, toolCall("list_tasks", map[string]any{}), tok); r.status != 200 ||
+		!strings.Contains(r.body, `"structuredContent":{"tasks":[]}`) || r.header.Get("Content-Length") != strconv.Itoa(len(r.body)) {
+		t.Fatalf("open gate: %d %v %s", r.status, r.header, r.body)
 	}
 	gate.Report(context.Background(), errors.New("connection refused"))
 	r := post(t, srv.URL+mcphttp.MCPPath, toolCall("add_task", map[string]any{"title": "x"}), tok)

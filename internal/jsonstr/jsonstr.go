@@ -1,10 +1,21 @@
 // Package jsonstr writes JSON strings byte for byte as encoding/json does, without
 // reflection or an encoder: for the hot paths that write JSON by hand (tool results, the
 // MCP fast path, ChatKit text deltas) and must stay interchangeable with encoding/json's
-// output, which golden files and clients compare.
+// output, which golden files and clients compare. Unquoted is the reading side's shortcut.
 package jsonstr
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// Unquoted returns the contents of quoted, a valid JSON string with its quotes, when they
+// are what encoding/json would decode it to: no escapes and valid UTF-8 (encoding/json
+// replaces invalid bytes). Otherwise ok is false, and the string needs decoding.
+func Unquoted(quoted []byte) (s []byte, ok bool) {
+	s = quoted[1 : len(quoted)-1]
+	return s, bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s)
+}
 
 // Escaping says which ASCII characters are written as they are: all but control
 // characters, the quote and the backslash — and, for HTML, not <, > and & either, which

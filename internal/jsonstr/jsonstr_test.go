@@ -42,3 +42,28 @@ func BenchmarkAppend(b *testing.B) {
 		buf = Append(buf[:0], s, HTML)
 	}
 }
+
+func TestUnquoted(t *testing.T) {
+	for _, c := range []struct {
+		quoted string
+		want   string
+		ok     bool
+	}{
+		{`""`, "", true},
+		{`"plain text é"`, "plain text é", true},
+		{`"a\"b"`, "", false},       // an escape: must be decoded
+		{`"\u00e9"`, "", false},     // likewise
+		{"\"bad \xff\"", "", false}, // encoding/json would replace the byte
+	} {
+		s, ok := Unquoted([]byte(c.quoted))
+		if ok != c.ok || (ok && string(s) != c.want) {
+			t.Errorf("Unquoted(%q) = %q, %v; want %q, %v", c.quoted, s, ok, c.want, c.ok)
+		}
+		if ok {
+			var dec string
+			if err := json.Unmarshal([]byte(c.quoted), &dec); err != nil || dec != string(s) {
+				t.Errorf("Unquoted(%q) = %q, but encoding/json decodes %q (%v)", c.quoted, s, dec, err)
+			}
+		}
+	}
+}

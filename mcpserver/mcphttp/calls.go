@@ -17,6 +17,7 @@ import (
 
 	"github.com/taskwire/taskwire/internal/auth"
 	"github.com/taskwire/taskwire/internal/httpedge"
+	"github.com/taskwire/taskwire/internal/jsonstr"
 )
 
 // call is what the edge needs to know of a JSON-RPC message before mcp-go sees it.
@@ -91,15 +92,18 @@ func peekCall(body []byte) (c call, ok bool) {
 
 // requestID decodes a request id as mcp-go does (into an interface: a string or a float64),
 // refusing the absent, null and non-scalar ids mcp-go treats otherwise. raw is one valid
-// JSON value (the message has been decoded) of valid UTF-8 (peekCalls checked): a string
-// without escapes is its bytes, and a number is what strconv.ParseFloat makes of it, as in
-// encoding/json.
+// JSON value (the message has been decoded): a string without escapes is its bytes, and a
+// number is what strconv.ParseFloat makes of it, as in encoding/json.
 func requestID(raw json.RawMessage) (mcp.RequestId, bool) {
-	switch {
-	case len(raw) == 0:
+	if len(raw) == 0 {
 		return mcp.RequestId{}, false
-	case raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0:
-		return mcp.NewRequestId(string(raw[1 : len(raw)-1])), true
+	}
+	if raw[0] == '"' {
+		if s, ok := jsonstr.Unquoted(raw); ok {
+			return mcp.NewRequestId(string(s)), true
+		}
+	}
+	switch {
 	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
 		f, err := strconv.ParseFloat(string(raw), 64)
 		return mcp.NewRequestId(f), err == nil

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/taskwire/taskwire/internal/jsonstr"
 	"github.com/taskwire/taskwire/mcpserver/taskstore"
 )
 
@@ -137,7 +137,7 @@ func valueEnd(data []byte, i int) int {
 
 // keyName decodes a member's name from its quoted JSON.
 func keyName(quoted []byte, known []string) string {
-	if s, ok := plainString(quoted); ok {
+	if s, ok := jsonstr.Unquoted(quoted); ok {
 		for _, k := range known {
 			if k == string(s) {
 				return k
@@ -148,13 +148,6 @@ func keyName(quoted []byte, known []string) string {
 	var name string
 	_ = json.Unmarshal(quoted, &name) // a valid JSON string always decodes
 	return name
-}
-
-// plainString returns the contents of a quoted JSON string that decodes to itself: no escapes,
-// valid UTF-8 (encoding/json would replace invalid bytes).
-func plainString(quoted []byte) ([]byte, bool) {
-	s := quoted[1 : len(quoted)-1]
-	return s, bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s)
 }
 
 // value returns the JSON of argument name; given twice, the last one counts, as with
@@ -195,7 +188,7 @@ func getString(a args, name string) (string, bool, error) {
 	if v[0] != '"' {
 		return "", false, argErrorf("%s must be a string", name)
 	}
-	if s, ok := plainString(v); ok {
+	if s, ok := jsonstr.Unquoted(v); ok {
 		return string(s), true, nil
 	}
 	var s string

@@ -120,8 +120,8 @@ func requestID(raw json.RawMessage) (mcp.RequestId, bool) {
 
 type callKey struct{}
 
-// readBody hands a body that has been read on as a reader again.
-type readBody struct{ *bytes.Reader }
+// readBody hands a body that has been read on as a reader again, in one allocation.
+type readBody struct{ bytes.Reader }
 
 func (readBody) Close() error { return nil }
 
@@ -150,7 +150,9 @@ func peekCalls(next http.Handler) http.Handler {
 			writeRPCError(w, http.StatusBadRequest, json.RawMessage("null"), mcp.PARSE_ERROR, "parse error: the request body is not valid UTF-8", nil)
 			return
 		}
-		r.Body = &readBody{Reader: bytes.NewReader(body)}
+		rb := new(readBody)
+		rb.Reset(body)
+		r.Body = rb
 		c, _ := peekCall(body)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 	})

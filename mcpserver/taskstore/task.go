@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/taskwire/taskwire/db"
 )
 
 // Limits of a task, shared by validation and the tool schemas that advertise them.
@@ -23,7 +25,7 @@ const (
 )
 
 // Priorities in rising order; "none" is the default.
-var Priorities = []string{"none", "low", "medium", "high"}
+var Priorities = db.Priorities
 
 // Task is one task as clients see it. Optional values are null rather than missing, so the
 // shape is the same for every task.
